@@ -1,0 +1,41 @@
+# TicketFlow — operators' entry points. `make help` lists them all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STACK := infra/local/stack.sh
+CARGO ?= cargo
+WITH_ENV := scripts/with-env.sh
+
+# Each service adds its own targets (run-<service>, ...) in mk/<service>.mk.
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: help setup local-infra local-down local-status lint test test-only clean
+
+help: ## List every target
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
+
+setup: ## Copy .env.example to .env if .env is missing
+	@if [ -f .env ]; then echo ".env exists, left as is"; else cp .env.example .env && echo "created .env from .env.example"; fi
+
+local-infra: ## Install (if missing) and start PostgreSQL, Redis, Kafka, FerretDB, Mailpit under .local/
+	@bash $(STACK) up
+
+local-down: ## Stop every process local-infra started (data stays in .local/)
+	@bash $(STACK) down
+
+local-status: ## Show which local infrastructure processes are up
+	@bash $(STACK) status
+
+lint: ## rustfmt check + clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test: local-infra lint test-only ## Start the native stack, lint, run every test
+
+test-only: ## Run every test against an already running native stack
+	$(CARGO) test --workspace --locked
+
+clean: ## Remove build output and the local stack's data (stops it first)
+	-@bash $(STACK) down
+	rm -rf .local target

@@ -1,0 +1,18 @@
+//! What every TicketFlow service shares. Nothing service-specific lives here.
+
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod jwt;
+pub mod kafka;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+pub mod time;
+
+pub use auth::{AdminUser, AuthUser, OptionalUser, Role};
+pub use error::{ApiError, ApiResult, FieldError};
+pub use extract::{ApiJson, ApiPath, ApiQuery};

@@ -1,0 +1,292 @@
+//! The HTTP frame: error envelope, extractors, fallbacks, body limit, readiness.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::Value;
+use ticketflow_common::health::Health;
+use ticketflow_common::{server, AdminUser, ApiError, ApiJson, AuthUser, OptionalUser};
+use tower::ServiceExt;
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Signup {
+    email: String,
+    age: u32,
+}
+
+fn app() -> Router {
+    server::finish(
+        Router::new()
+            .route(
+                "/signup",
+                post(|ApiJson(body): ApiJson<Signup>| async move { body.email }),
+            )
+            .route("/me", get(|user: AuthUser| async move { user.email }))
+            .route(
+                "/admin",
+                get(|AdminUser(user): AdminUser| async move { user.id.to_string() }),
+            )
+            .route(
+                "/maybe",
+                get(|OptionalUser(user): OptionalUser| async move {
+                    user.map_or("anonymous".to_owned(), |u| u.email)
+                }),
+            )
+            .route(
+                "/boom",
+                get(|| async {
+                    Err::<(), _>(ApiError::Internal(anyhow::anyhow!(
+                        "password=hunter2 connection refused at 10.0.0.7"
+                    )))
+                }),
+            ),
+    )
+}
+
+struct Reply {
+    status: StatusCode,
+    request_id: Option<String>,
+    body: Value,
+    text: String,
+}
+
+async fn call(request: Request<Body>) -> anyhow::Result<Reply> {
+    let response = app().oneshot(request).await?;
+    let status = response.status();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.into_body().collect().await?.to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok(Reply {
+        status,
+        request_id,
+        body,
+        text,
+    })
+}
+
+fn json_post(uri: &str, body: &str) -> anyhow::Result<Request<Body>> {
+    Ok(Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))?)
+}
+
+fn assert_envelope(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], code, "{}", reply.text);
+    assert!(reply.body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    assert_eq!(
+        reply.body["error"]["requestId"].as_str(),
+        reply.request_id.as_deref(),
+        "envelope requestId must echo the x-request-id header"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_validation_error() -> anyhow::Result<()> {
+    let reply = call(json_post("/signup", "{\"email\": ")?).await?;
+    assert_envelope(&reply, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    assert_eq!(reply.body["error"]["details"][0]["field"], "body");
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_a_validation_error() -> anyhow::Result<()> {
+    let request = Request::post("/signup")
+        .header("content-type", "text/plain")
+        .body(Body::from("{\"email\":\"a@b.c\",\"age\":3}"))?;
+    let reply = call(request).await?;
+    assert_envelope(&reply, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    assert!(reply.body["error"]["details"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("application/json")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_and_mistyped_fields_are_named_in_details() -> anyhow::Result<()> {
+    let reply = call(json_post("/signup", "{\"age\": 3}")?).await?;
+    assert_envelope(&reply, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    assert_eq!(
+        reply.body["error"]["details"][0]["field"], "email",
+        "{}",
+        reply.text
+    );
+
+    let reply = call(json_post(
+        "/signup",
+        "{\"email\":\"a@b.c\",\"age\":\"old\"}",
+    )?)
+    .await?;
+    assert_envelope(&reply, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    assert_eq!(
+        reply.body["error"]["details"][0]["field"], "age",
+        "{}",
+        reply.text
+    );
+
+    let ok = call(json_post("/signup", "{\"email\":\"a@b.c\",\"age\":3}")?).await?;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.text, "a@b.c");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_route_and_wrong_method_get_the_envelope() -> anyhow::Result<()> {
+    let reply = call(Request::get("/nowhere").body(Body::empty())?).await?;
+    assert_envelope(&reply, StatusCode::NOT_FOUND, "NOT_FOUND");
+    let reply = call(Request::delete("/signup").body(Body::empty())?).await?;
+    assert_envelope(&reply, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
+    Ok(())
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_or_generated() -> anyhow::Result<()> {
+    let reply = call(
+        Request::get("/nowhere")
+            .header("x-request-id", "client-chosen-1")
+            .body(Body::empty())?,
+    )
+    .await?;
+    assert_eq!(reply.request_id.as_deref(), Some("client-chosen-1"));
+    assert_eq!(reply.body["error"]["requestId"], "client-chosen-1");
+    let reply = call(Request::get("/nowhere").body(Body::empty())?).await?;
+    assert!(reply
+        .request_id
+        .as_deref()
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn internal_errors_never_leak() -> anyhow::Result<()> {
+    let reply = call(Request::get("/boom").body(Body::empty())?).await?;
+    assert_envelope(&reply, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR");
+    assert!(!reply.text.contains("hunter2"));
+    assert!(!reply.text.contains("10.0.0.7"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_rejected() -> anyhow::Result<()> {
+    let big = format!(
+        "{{\"email\":\"{}\",\"age\":1}}",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    // Streamed body: caught while reading it.
+    let reply = call(json_post("/signup", &big)?).await?;
+    assert_envelope(&reply, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    // Declared length: refused before the handler runs.
+    let declared = Request::post("/signup")
+        .header("content-type", "application/json")
+        .header("content-length", big.len())
+        .body(Body::from(big))?;
+    let reply = call(declared).await?;
+    assert_envelope(&reply, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    Ok(())
+}
+
+const USER_ID: &str = "6f1c1a9e-3b7e-4f57-9d42-1a2b3c4d5e6f";
+
+fn as_user(uri: &str, role: &str) -> anyhow::Result<Request<Body>> {
+    Ok(Request::get(uri)
+        .header("x-user-id", USER_ID)
+        .header("x-user-email", "ann@example.com")
+        .header("x-user-role", role)
+        .body(Body::empty())?)
+}
+
+#[tokio::test]
+async fn auth_user_requires_identity() -> anyhow::Result<()> {
+    let reply = call(Request::get("/me").body(Body::empty())?).await?;
+    assert_envelope(&reply, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+
+    let bad_id = Request::get("/me")
+        .header("x-user-id", "not-a-uuid")
+        .header("x-user-email", "ann@example.com")
+        .header("x-user-role", "USER")
+        .body(Body::empty())?;
+    assert_envelope(
+        &call(bad_id).await?,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
+    assert_envelope(
+        &call(as_user("/me", "ROOT")?).await?,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
+
+    let ok = call(as_user("/me", "USER")?).await?;
+    assert_eq!(
+        (ok.status, ok.text.as_str()),
+        (StatusCode::OK, "ann@example.com")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn admin_user_requires_the_admin_role() -> anyhow::Result<()> {
+    let anonymous = call(Request::get("/admin").body(Body::empty())?).await?;
+    assert_envelope(&anonymous, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    let user = call(as_user("/admin", "USER")?).await?;
+    assert_envelope(&user, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let admin = call(as_user("/admin", "ADMIN")?).await?;
+    assert_eq!(
+        (admin.status, admin.text.as_str()),
+        (StatusCode::OK, USER_ID)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn optional_user_never_rejects() -> anyhow::Result<()> {
+    let anonymous = call(Request::get("/maybe").body(Body::empty())?).await?;
+    assert_eq!(
+        (anonymous.status, anonymous.text.as_str()),
+        (StatusCode::OK, "anonymous")
+    );
+    let user = call(as_user("/maybe", "USER")?).await?;
+    assert_eq!(user.text, "ann@example.com");
+    Ok(())
+}
+
+#[tokio::test]
+async fn readiness_reports_each_dependency() -> anyhow::Result<()> {
+    let pool = ticketflow_testkit::fresh_pg_pool().await?;
+    let health = Health::new("test-service")
+        .postgres(pool)
+        .check("broken", || async { anyhow::bail!("nope") });
+    let app: Router = server::finish(health.router());
+
+    let live = app
+        .clone()
+        .oneshot(Request::get("/health").body(Body::empty())?)
+        .await?;
+    assert_eq!(live.status(), StatusCode::OK);
+    let live: Value = serde_json::from_slice(&live.into_body().collect().await?.to_bytes())?;
+    assert_eq!(
+        (live["status"].as_str(), live["service"].as_str()),
+        (Some("up"), Some("test-service"))
+    );
+
+    let ready = app
+        .oneshot(Request::get("/health/ready").body(Body::empty())?)
+        .await?;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = serde_json::from_slice(&ready.into_body().collect().await?.to_bytes())?;
+    assert_eq!(ready["checks"]["postgres"], "up");
+    assert_eq!(ready["checks"]["broken"], "down");
+    assert_eq!(ready["status"], "down");
+    Ok(())
+}
