@@ -400,10 +400,35 @@ redis_down() {
 }
 
 # ------------------------------------------------------------------------------ postgres
-PG_DIR=$LOCAL/pg
-PG_DATA=$PG_DIR/data
-PG_LOG=$PG_DIR/postgres.log
+PG_LINK=$LOCAL/pg
 PG_OS_USER=""
+
+# PostgreSQL runs as an unprivileged OS user. A clone below a directory that user cannot
+# traverse (a 0700 home, `mktemp -d`) keeps the cluster under /var/tmp instead, keyed by
+# the clone's path, with .local/pg a symlink to it; otherwise it lives in .local/pg itself.
+pg_set_dirs() {
+  PG_DIR=$PG_LINK
+  if [[ -L $PG_LINK ]]; then PG_DIR=$(readlink -f "$PG_LINK"); fi
+  PG_DATA=$PG_DIR/data
+  PG_LOG=$PG_DIR/postgres.log
+}
+pg_set_dirs
+
+pg_place_outside_if_needed() {
+  ((EUID == 0)) || return 0
+  [[ -L $PG_LINK ]] && return 0
+  mkdir -p "$LOCAL"
+  runuser -u "$PG_OS_USER" -- test -x "$LOCAL" 2>/dev/null && return 0
+  [[ -e $PG_LINK ]] && die "$PG_LINK exists but user $PG_OS_USER cannot reach it; remove it (make clean)"
+  local outside
+  outside=/var/tmp/ticketflow-pg-$(printf '%s' "$REPO" | cksum | cut -d' ' -f1)
+  log "user $PG_OS_USER cannot traverse $REPO: keeping PostgreSQL files in $outside"
+  mkdir -p "$outside"
+  chown "$PG_OS_USER" "$outside"
+  chmod 700 "$outside"
+  ln -s "$outside" "$PG_LINK"
+  pg_set_dirs
+}
 
 pg_socket_dir() {
   local d=$PG_DIR/run
@@ -473,6 +498,7 @@ pg_up() {
     pg_ensure_databases
     return 0
   fi
+  pg_place_outside_if_needed
   local sock
   sock=$(pg_socket_dir)
   mkdir -p "$PG_DIR" "$sock"
@@ -894,6 +920,7 @@ cmd_env() {
 cmd_clean() {
   cmd_down
   log "removing $LOCAL and $ENV_FILE"
+  if [[ -L $PG_LINK ]]; then rm -rf "$(readlink -f "$PG_LINK")"; fi
   rm -rf "$LOCAL" "$ENV_FILE"
 }
 
