@@ -19,23 +19,32 @@ const CHANNEL: &str = "ticketflow_outbox";
 /// Serialises concurrent `migrate` calls: `CREATE ... IF NOT EXISTS` alone can still race.
 const MIGRATION_LOCK: i64 = 0x7469_636b_6574_666c;
 
-const SCHEMA: &str = r"
-CREATE TABLE IF NOT EXISTS outbox (
-    id           BIGSERIAL PRIMARY KEY,
-    topic        TEXT        NOT NULL,
-    message_key  TEXT        NOT NULL,
-    payload      BYTEA       NOT NULL,
-    headers      JSONB       NOT NULL DEFAULT '[]',
-    created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-    published_at TIMESTAMPTZ
-);
-CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_unpublished_key ON outbox (message_key, id) WHERE published_at IS NULL;
-CREATE TABLE IF NOT EXISTS processed_messages (
-    message_id   UUID        PRIMARY KEY,
-    processed_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-";
+const SCHEMA: [&str; 4] = [
+    "CREATE TABLE IF NOT EXISTS outbox (
+        id           BIGSERIAL PRIMARY KEY,
+        topic        TEXT        NOT NULL,
+        message_key  TEXT        NOT NULL,
+        payload      BYTEA       NOT NULL,
+        headers      JSONB       NOT NULL DEFAULT '[]',
+        created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        published_at TIMESTAMPTZ
+    )",
+    "CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS outbox_unpublished_key
+        ON outbox (message_key, id) WHERE published_at IS NULL",
+    "CREATE TABLE IF NOT EXISTS processed_messages (
+        message_id   UUID        PRIMARY KEY,
+        processed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )",
+];
+
+/// Connection options for `url` with PostgreSQL's NOTICE chatter ("relation already exists,
+/// skipping" on every start) kept out of the logs.
+pub fn connect_options(url: &str) -> anyhow::Result<sqlx::postgres::PgConnectOptions> {
+    let options: sqlx::postgres::PgConnectOptions =
+        url.parse().context("not a usable PostgreSQL URL")?;
+    Ok(options.options([("client_min_messages", "warning")]))
+}
 
 /// Creates the outbox and processed-message tables if missing. Safe to call concurrently.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
@@ -44,7 +53,11 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .bind(MIGRATION_LOCK)
         .execute(&mut *tx)
         .await?;
-    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    // One prepared statement each: `raw_sql` futures are not provably `Send`, and callers
+    // migrate from spawned tasks.
+    for statement in SCHEMA {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
     tx.commit().await.context("creating outbox tables")?;
     Ok(())
 }

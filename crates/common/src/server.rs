@@ -33,6 +33,8 @@ pub async fn method_not_allowed() -> ApiError {
 
 /// Wraps a service's routes: `/metrics`, envelope 404/405, metrics, body limit, request context.
 pub fn finish(routes: Router) -> Router {
+    // Installed before the first request so no count is lost.
+    telemetry::metrics_handle();
     routes
         .route("/metrics", get(telemetry::metrics_endpoint))
         .route_layer(middleware::from_fn(telemetry::track_http))

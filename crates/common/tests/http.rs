@@ -290,3 +290,27 @@ async fn readiness_reports_each_dependency() -> anyhow::Result<()> {
     assert_eq!(ready["status"], "down");
     Ok(())
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_matched_path() -> anyhow::Result<()> {
+    let app = app();
+    let me = as_user("/me", "USER")?;
+    assert_eq!(app.clone().oneshot(me).await?.status(), StatusCode::OK);
+    let metrics = app
+        .oneshot(Request::get("/metrics").body(Body::empty())?)
+        .await?;
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = String::from_utf8(metrics.into_body().collect().await?.to_bytes().to_vec())?;
+    // Other tests hit /me with other outcomes; look for the 200 series.
+    let counted = text.lines().any(|l| {
+        l.starts_with("http_requests_total")
+            && l.contains("path=\"/me\"")
+            && l.contains("status=\"200\"")
+    });
+    assert!(counted, "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    Ok(())
+}

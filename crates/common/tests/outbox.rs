@@ -30,7 +30,9 @@ impl Message for Step {
 async fn setup() -> anyhow::Result<(sqlx::PgPool, Producer, TopicWatcher, String)> {
     create_topic(TOPIC, 3).await?;
     let pool = fresh_pg_pool().await?;
-    outbox::migrate(&pool).await?;
+    // Services migrate from spawned tasks: the future must be `Send`.
+    let spawned = pool.clone();
+    tokio::spawn(async move { outbox::migrate(&spawned).await }).await??;
     outbox::migrate(&pool).await?; // idempotent
     let producer = Producer::new(&kafka_bootstrap()?)?;
     let watcher = TopicWatcher::new(&[TOPIC])?;
