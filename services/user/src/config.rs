@@ -1,0 +1,237 @@
+//! Typed configuration. `Config::from_env` reads the process environment; `Config::from_lookup`
+//! takes any name → value function, so tests check the rules without touching process env.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ticketflow_common::config::{self as common, ConfigError, Secret, MIN_JWT_SECRET_BYTES};
+
+use crate::password::PasswordCost;
+
+/// The contract port of user-service.
+pub const DEFAULT_PORT: u16 = 3001;
+/// 7 days, the contract default of `JWT_EXPIRATION` (milliseconds).
+pub const DEFAULT_JWT_EXPIRATION_MS: i64 = 604_800_000;
+/// Upper bound for `JWT_EXPIRATION` (10 years), so expiry arithmetic can never overflow.
+pub const MAX_JWT_EXPIRATION_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
+const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `PORT` (3001). `run` serves on the listener it is given; `main` binds this port.
+    pub port: u16,
+    /// `USER_DB_URL`: PostgreSQL URL of `ticketflow_users` (may hold a password: redacted).
+    pub database_url: Secret,
+    /// `USER_DB_MAX_CONNECTIONS` (10).
+    pub db_max_connections: u32,
+    /// `KAFKA_BOOTSTRAP_SERVERS`.
+    pub kafka_bootstrap: String,
+    /// `JWT_SECRET`: HS256 key, at least 32 bytes.
+    pub jwt_secret: Secret,
+    /// `JWT_EXPIRATION`: token lifetime in milliseconds (604800000).
+    pub jwt_expiration_ms: i64,
+    /// argon2id cost of new hashes. Not read from the environment: always
+    /// `PasswordCost::RECOMMENDED` except in tests that build a `Config` themselves.
+    pub password_cost: PasswordCost,
+}
+
+impl Config {
+    /// Reads the process environment (blank values count as unset).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(common::optional)
+    }
+
+    /// Builds the config from `lookup(name)`; errors name the variable.
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required =
+            |name: &str| get(name).ok_or_else(|| ConfigError::new(name, "is required but not set"));
+        let jwt_expiration_ms = parse_or(
+            get("JWT_EXPIRATION"),
+            "JWT_EXPIRATION",
+            DEFAULT_JWT_EXPIRATION_MS,
+        )?;
+        if !(1..=MAX_JWT_EXPIRATION_MS).contains(&jwt_expiration_ms) {
+            return Err(ConfigError::new(
+                "JWT_EXPIRATION",
+                format!("must be between 1 and {MAX_JWT_EXPIRATION_MS} milliseconds (got {jwt_expiration_ms})"),
+            ));
+        }
+        let db_max_connections = parse_or(
+            get("USER_DB_MAX_CONNECTIONS"),
+            "USER_DB_MAX_CONNECTIONS",
+            DEFAULT_DB_MAX_CONNECTIONS,
+        )?;
+        if db_max_connections == 0 {
+            return Err(ConfigError::new(
+                "USER_DB_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        let database_url = required("USER_DB_URL")?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                "USER_DB_URL",
+                "must be a postgres:// or postgresql:// URL",
+            ));
+        }
+        Ok(Self {
+            port: parse_or(get("PORT"), "PORT", DEFAULT_PORT)?,
+            database_url: Secret::new(database_url),
+            db_max_connections,
+            kafka_bootstrap: required("KAFKA_BOOTSTRAP_SERVERS")?,
+            jwt_secret: jwt_secret(get("JWT_SECRET"))?,
+            jwt_expiration_ms,
+            password_cost: PasswordCost::RECOMMENDED,
+        })
+    }
+}
+
+/// The rule of `ticketflow_common::config::jwt_secret`, applied to a given value: required, and
+/// at least `MIN_JWT_SECRET_BYTES` bytes of UTF-8.
+pub fn jwt_secret(value: Option<String>) -> Result<Secret, ConfigError> {
+    let secret = value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError::new("JWT_SECRET", "is required but not set"))?;
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(ConfigError::new(
+            "JWT_SECRET",
+            format!(
+                "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
+                secret.len()
+            ),
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+fn parse_or<T>(raw: Option<String>, var: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(var, format!("is not valid ({e}): {raw:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "USER_DB_URL",
+                "postgres://postgres@127.0.0.1:5432/ticketflow_users",
+            ),
+            ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9093"),
+            ("JWT_SECRET", GOOD_SECRET),
+        ]
+    }
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut pairs = base();
+        pairs.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        pairs.extend_from_slice(extra);
+        Config::from_lookup(lookup(&pairs))
+    }
+
+    fn err_var(result: Result<Config, ConfigError>) -> Option<String> {
+        result.err().map(|e| e.var)
+    }
+
+    #[test]
+    fn defaults_apply() -> anyhow::Result<()> {
+        let config = with(&[])?;
+        assert_eq!(config.port, 3001);
+        assert_eq!(config.jwt_expiration_ms, 604_800_000);
+        assert_eq!(config.db_max_connections, 10);
+        assert_eq!(config.password_cost, PasswordCost::RECOMMENDED);
+        assert_eq!(config.jwt_secret.expose(), GOOD_SECRET);
+        Ok(())
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        // 31 bytes: one short.
+        let result = with(&[("JWT_SECRET", "0123456789abcdef0123456789abcde")]);
+        let text = result
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert_eq!(err_var(result), Some("JWT_SECRET".to_owned()));
+        assert!(text.contains("at least 32 bytes"), "{text}");
+        // Bytes, not characters: ten three-byte characters are 30 bytes, eleven are 33.
+        assert!(jwt_secret(Some("€".repeat(10))).is_err()); // 30 bytes
+        assert!(jwt_secret(Some("€".repeat(11))).is_ok()); // 33 bytes
+    }
+
+    #[test]
+    fn missing_values_name_the_variable() {
+        for var in ["USER_DB_URL", "KAFKA_BOOTSTRAP_SERVERS", "JWT_SECRET"] {
+            let pairs: Vec<_> = base().into_iter().filter(|(k, _)| *k != var).collect();
+            let result = Config::from_lookup(lookup(&pairs));
+            assert_eq!(err_var(result), Some(var.to_owned()));
+        }
+        assert_eq!(
+            err_var(with(&[("JWT_SECRET", "   ")])),
+            Some("JWT_SECRET".to_owned())
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_refused() {
+        assert_eq!(err_var(with(&[("PORT", "http")])), Some("PORT".to_owned()));
+        for bad in ["0", "-5", "abc", "315360000001"] {
+            assert_eq!(
+                err_var(with(&[("JWT_EXPIRATION", bad)])),
+                Some("JWT_EXPIRATION".to_owned()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            err_var(with(&[("USER_DB_URL", "mysql://x/y")])),
+            Some("USER_DB_URL".to_owned())
+        );
+        assert_eq!(
+            err_var(with(&[("USER_DB_MAX_CONNECTIONS", "0")])),
+            Some("USER_DB_MAX_CONNECTIONS".to_owned())
+        );
+    }
+
+    #[test]
+    fn explicit_values_win() -> anyhow::Result<()> {
+        let config = with(&[("PORT", "4001"), ("JWT_EXPIRATION", " 60000 ")])?;
+        assert_eq!((config.port, config.jwt_expiration_ms), (4001, 60_000));
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() -> anyhow::Result<()> {
+        let text = format!("{:?}", with(&[])?);
+        assert!(!text.contains(GOOD_SECRET), "{text}");
+        assert!(!text.contains("postgres@"), "{text}");
+        Ok(())
+    }
+}
