@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var} {problem}")]
@@ -19,28 +20,118 @@ impl ConfigError {
     }
 }
 
-/// A non-empty variable, or `None` when unset or blank.
+/// Where configuration comes from: the process environment, or any name → value lookup, so
+/// tests can check a service's rules without touching (shared, racy) process env.
+pub struct Vars<F> {
+    lookup: F,
+}
+
+/// The process environment.
+pub fn env() -> Vars<fn(&str) -> Option<String>> {
+    Vars::new(|name| std::env::var(name).ok())
+}
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    pub fn new(lookup: F) -> Self {
+        Self { lookup }
+    }
+
+    /// A non-empty value, or `None` when unset or blank.
+    pub fn optional(&self, var: &str) -> Option<String> {
+        (self.lookup)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn required(&self, var: &str) -> Result<String, ConfigError> {
+        self.optional(var)
+            .ok_or_else(|| ConfigError::new(var, "is required but not set"))
+    }
+
+    /// Parses `var` if set, else returns `default`.
+    pub fn parse_or<T>(&self, var: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e| ConfigError::new(var, format!("is not valid ({e}): {raw:?}"))),
+        }
+    }
+
+    /// A duration given in milliseconds, between 1 ms and `max_ms`.
+    pub fn millis(&self, var: &str, default_ms: u64, max_ms: u64) -> Result<Duration, ConfigError> {
+        let ms = self.parse_or(var, default_ms)?;
+        if !(1..=max_ms).contains(&ms) {
+            return Err(ConfigError::new(
+                var,
+                format!("must be between 1 and {max_ms} milliseconds (got {ms})"),
+            ));
+        }
+        Ok(Duration::from_millis(ms))
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+    pub fn flag(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::new(
+                    var,
+                    format!("must be true or false, got {raw:?}"),
+                )),
+            },
+        }
+    }
+
+    /// `JWT_SECRET`: HS256 key, UTF-8 bytes, at least 32 of them.
+    pub fn jwt_secret(&self) -> Result<Secret, ConfigError> {
+        let secret = self.required("JWT_SECRET")?;
+        if secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::new(
+                "JWT_SECRET",
+                format!(
+                    "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
+                    secret.len()
+                ),
+            ));
+        }
+        Ok(Secret::new(secret))
+    }
+
+    /// A `postgres://` URL (kept secret: it may carry a password).
+    pub fn postgres_url(&self, var: &str) -> Result<Secret, ConfigError> {
+        let url = self.required(var)?;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                var,
+                "must be a postgres:// or postgresql:// URL",
+            ));
+        }
+        Ok(Secret::new(url))
+    }
+}
+
+/// A non-empty variable of the process environment, or `None` when unset or blank.
 pub fn optional(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+    env().optional(var)
 }
 
 pub fn required(var: &str) -> Result<String, ConfigError> {
-    optional(var).ok_or_else(|| ConfigError::new(var, "is required but not set"))
+    env().required(var)
 }
 
-/// Parses `var` if set, else returns `default`.
+/// Parses process env `var` if set, else returns `default`.
 pub fn parse_or<T>(var: &str, default: T) -> Result<T, ConfigError>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    match optional(var) {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|e| ConfigError::new(var, format!("is not valid ({e}): {raw:?}"))),
-    }
+    env().parse_or(var, default)
 }
 
 /// A value that must never reach a log: `Debug` and `Display` print `[redacted]`.
@@ -71,24 +162,14 @@ impl fmt::Display for Secret {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
-/// `JWT_SECRET`: HS256 key, UTF-8 bytes, at least 32 of them.
+/// `JWT_SECRET` from the process environment.
 pub fn jwt_secret() -> Result<Secret, ConfigError> {
-    let secret = required("JWT_SECRET")?;
-    if secret.len() < MIN_JWT_SECRET_BYTES {
-        return Err(ConfigError::new(
-            "JWT_SECRET",
-            format!(
-                "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
-                secret.len()
-            ),
-        ));
-    }
-    Ok(Secret::new(secret))
+    env().jwt_secret()
 }
 
 /// `PORT`, defaulting to the service's contract port.
 pub fn port(default: u16) -> Result<u16, ConfigError> {
-    parse_or("PORT", default)
+    env().parse_or("PORT", default)
 }
 
 #[cfg(test)]
@@ -102,13 +183,64 @@ mod tests {
         assert_eq!(s.expose(), "hunter2");
     }
 
+    fn vars(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> Vars<impl Fn(&str) -> Option<String>> {
+        Vars::new(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    fn problem<T: fmt::Debug>(result: Result<T, ConfigError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
     #[test]
-    fn parse_error_names_the_variable() {
-        // A name no other test or process sets.
-        std::env::set_var("TF_TEST_PARSE_OR_BAD", "abc");
-        let err = parse_or::<u16>("TF_TEST_PARSE_OR_BAD", 1).err();
-        let text = err.map(|e| e.to_string()).unwrap_or_default();
-        assert!(text.contains("TF_TEST_PARSE_OR_BAD"), "{text}");
-        assert_eq!(parse_or::<u16>("TF_TEST_PARSE_OR_UNSET", 7).ok(), Some(7));
+    fn errors_name_the_variable() {
+        let v = vars(&[
+            ("N", "abc"),
+            ("BLANK", "  "),
+            ("MS", "0"),
+            ("F", "maybe"),
+            ("DB", "mysql://x"),
+        ]);
+        assert!(problem(v.parse_or::<u16>("N", 1)).contains("N is not valid"));
+        assert_eq!(
+            v.parse_or::<u16>("BLANK", 7).ok(),
+            Some(7),
+            "blank counts as unset"
+        );
+        assert!(problem(v.required("BLANK")).contains("BLANK is required"));
+        assert!(problem(v.millis("MS", 5, 10)).contains("MS must be between 1 and 10"));
+        assert!(problem(v.flag("F", false)).contains("F must be true or false"));
+        assert!(problem(v.postgres_url("DB")).contains("DB must be a postgres://"));
+    }
+
+    #[test]
+    fn jwt_secret_needs_32_bytes() {
+        assert!(problem(vars(&[]).jwt_secret()).contains("JWT_SECRET is required"));
+        let short = vars(&[("JWT_SECRET", "0123456789012345678901234567890")]);
+        assert!(problem(short.jwt_secret()).contains("at least 32 bytes (got 31)"));
+        let ok = vars(&[("JWT_SECRET", "01234567890123456789012345678901")]);
+        assert_eq!(ok.jwt_secret().ok().map(|s| s.expose().len()), Some(32));
+    }
+
+    #[test]
+    fn values_parse() {
+        let v = vars(&[("MS", "1500"), ("F", "YES"), ("DB", "postgresql://h/db")]);
+        assert_eq!(
+            v.millis("MS", 5, 10_000).ok(),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            v.millis("UNSET", 5, 10).ok(),
+            Some(Duration::from_millis(5))
+        );
+        assert_eq!(v.flag("F", false).ok(), Some(true));
+        assert_eq!(v.flag("UNSET", true).ok(), Some(true));
+        assert!(v.postgres_url("DB").is_ok());
     }
 }

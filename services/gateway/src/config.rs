@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::{uri::Scheme, Uri};
-use ticketflow_common::config::{self as common, ConfigError, Secret, MIN_JWT_SECRET_BYTES};
+use ticketflow_common::config::{self as common, ConfigError, Secret, Vars, MIN_JWT_SECRET_BYTES};
 
 /// The contract port of the gateway.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -246,34 +246,22 @@ impl Config {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let vars = Vars::new(lookup);
+        let get = |name: &str| vars.optional(name);
 
-        let port = parse_or(get("PORT"), "PORT", DEFAULT_PORT)?;
-        let metrics_port =
-            match parse_or(get("METRICS_PORT"), "METRICS_PORT", DEFAULT_METRICS_PORT)? {
-                0 => None,
-                p if p == port && port != 0 => {
-                    return Err(ConfigError::new(
-                        "METRICS_PORT",
-                        format!(
-                            "must differ from PORT ({port}): /metrics stays off the public port"
-                        ),
-                    ))
-                }
-                p => Some(p),
-            };
+        let port = vars.parse_or("PORT", DEFAULT_PORT)?;
+        let metrics_port = match vars.parse_or("METRICS_PORT", DEFAULT_METRICS_PORT)? {
+            0 => None,
+            p if p == port && port != 0 => {
+                return Err(ConfigError::new(
+                    "METRICS_PORT",
+                    format!("must differ from PORT ({port}): /metrics stays off the public port"),
+                ))
+            }
+            p => Some(p),
+        };
 
-        let jwt_secret = get("JWT_SECRET")
-            .ok_or_else(|| ConfigError::new("JWT_SECRET", "is required but not set"))?;
-        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError::new(
-                "JWT_SECRET",
-                format!(
-                    "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
-                    jwt_secret.len()
-                ),
-            ));
-        }
+        let jwt_secret = vars.jwt_secret()?;
 
         let upstream = |service: Service| -> Result<Upstream, ConfigError> {
             let var = service.env_var();
@@ -292,34 +280,12 @@ impl Config {
             notification: upstream(Service::Notification)?,
         };
 
-        let rate_limit_max = parse_or(
-            get("RATE_LIMIT_MAX"),
-            "RATE_LIMIT_MAX",
-            DEFAULT_RATE_LIMIT_MAX,
-        )?;
-        let rate_limit_window = millis(
-            get("RATE_LIMIT_WINDOW_MS"),
-            "RATE_LIMIT_WINDOW_MS",
-            DEFAULT_RATE_LIMIT_WINDOW_MS,
-        )?;
-        let upstream_timeout = millis(
-            get("UPSTREAM_TIMEOUT_MS"),
-            "UPSTREAM_TIMEOUT_MS",
-            DEFAULT_UPSTREAM_TIMEOUT_MS,
-        )?;
-        let trust_proxy = match get("TRUST_PROXY") {
-            None => false,
-            Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(ConfigError::new(
-                        "TRUST_PROXY",
-                        format!("must be true or false, got {raw:?}"),
-                    ))
-                }
-            },
-        };
+        let rate_limit_max = vars.parse_or("RATE_LIMIT_MAX", DEFAULT_RATE_LIMIT_MAX)?;
+        let rate_limit_window =
+            vars.millis("RATE_LIMIT_WINDOW_MS", DEFAULT_RATE_LIMIT_WINDOW_MS, MAX_MS)?;
+        let upstream_timeout =
+            vars.millis("UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, MAX_MS)?;
+        let trust_proxy = vars.flag("TRUST_PROXY", false)?;
         let cors_origins = parse_origins(
             get("CORS_ORIGINS")
                 .as_deref()
@@ -330,7 +296,7 @@ impl Config {
         Ok(Self {
             port,
             metrics_port,
-            jwt_secret: Secret::new(jwt_secret),
+            jwt_secret,
             upstreams,
             rate_limit_max,
             rate_limit_window,
@@ -382,31 +348,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-fn parse_or<T>(raw: Option<String>, var: &str, default: T) -> Result<T, ConfigError>
-where
-    T: FromStr,
-    T::Err: fmt::Display,
-{
-    match raw {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|e| ConfigError::new(var, format!("is not valid ({e}): {raw:?}"))),
-    }
-}
-
-fn millis(raw: Option<String>, var: &str, default: u64) -> Result<Duration, ConfigError> {
-    let ms = parse_or(raw, var, default)?;
-    if !(1..=MAX_MS).contains(&ms) {
-        return Err(ConfigError::new(
-            var,
-            format!("must be between 1 and {MAX_MS} milliseconds (got {ms})"),
-        ));
-    }
-    Ok(Duration::from_millis(ms))
 }
 
 /// `http://localhost:5173, https://app.example.com` → exact origins.

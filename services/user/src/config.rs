@@ -1,10 +1,7 @@
 //! Typed configuration. `Config::from_env` reads the process environment; `Config::from_lookup`
 //! takes any name → value function, so tests check the rules without touching process env.
 
-use std::fmt;
-use std::str::FromStr;
-
-use ticketflow_common::config::{self as common, ConfigError, Secret, MIN_JWT_SECRET_BYTES};
+use ticketflow_common::config::{self as common, ConfigError, Secret, Vars};
 
 use crate::password::PasswordCost;
 
@@ -46,79 +43,31 @@ impl Config {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required =
-            |name: &str| get(name).ok_or_else(|| ConfigError::new(name, "is required but not set"));
-        let jwt_expiration_ms = parse_or(
-            get("JWT_EXPIRATION"),
-            "JWT_EXPIRATION",
-            DEFAULT_JWT_EXPIRATION_MS,
-        )?;
+        let vars = Vars::new(lookup);
+        let jwt_expiration_ms = vars.parse_or("JWT_EXPIRATION", DEFAULT_JWT_EXPIRATION_MS)?;
         if !(1..=MAX_JWT_EXPIRATION_MS).contains(&jwt_expiration_ms) {
             return Err(ConfigError::new(
                 "JWT_EXPIRATION",
                 format!("must be between 1 and {MAX_JWT_EXPIRATION_MS} milliseconds (got {jwt_expiration_ms})"),
             ));
         }
-        let db_max_connections = parse_or(
-            get("USER_DB_MAX_CONNECTIONS"),
-            "USER_DB_MAX_CONNECTIONS",
-            DEFAULT_DB_MAX_CONNECTIONS,
-        )?;
+        let db_max_connections =
+            vars.parse_or("USER_DB_MAX_CONNECTIONS", DEFAULT_DB_MAX_CONNECTIONS)?;
         if db_max_connections == 0 {
             return Err(ConfigError::new(
                 "USER_DB_MAX_CONNECTIONS",
                 "must be at least 1",
             ));
         }
-        let database_url = required("USER_DB_URL")?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError::new(
-                "USER_DB_URL",
-                "must be a postgres:// or postgresql:// URL",
-            ));
-        }
         Ok(Self {
-            port: parse_or(get("PORT"), "PORT", DEFAULT_PORT)?,
-            database_url: Secret::new(database_url),
+            port: vars.parse_or("PORT", DEFAULT_PORT)?,
+            database_url: vars.postgres_url("USER_DB_URL")?,
             db_max_connections,
-            kafka_bootstrap: required("KAFKA_BOOTSTRAP_SERVERS")?,
-            jwt_secret: jwt_secret(get("JWT_SECRET"))?,
+            kafka_bootstrap: vars.required("KAFKA_BOOTSTRAP_SERVERS")?,
+            jwt_secret: vars.jwt_secret()?,
             jwt_expiration_ms,
             password_cost: PasswordCost::RECOMMENDED,
         })
-    }
-}
-
-/// The rule of `ticketflow_common::config::jwt_secret`, applied to a given value: required, and
-/// at least `MIN_JWT_SECRET_BYTES` bytes of UTF-8.
-pub fn jwt_secret(value: Option<String>) -> Result<Secret, ConfigError> {
-    let secret = value
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ConfigError::new("JWT_SECRET", "is required but not set"))?;
-    if secret.len() < MIN_JWT_SECRET_BYTES {
-        return Err(ConfigError::new(
-            "JWT_SECRET",
-            format!(
-                "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
-                secret.len()
-            ),
-        ));
-    }
-    Ok(Secret::new(secret))
-}
-
-fn parse_or<T>(raw: Option<String>, var: &str, default: T) -> Result<T, ConfigError>
-where
-    T: FromStr,
-    T::Err: fmt::Display,
-{
-    match raw {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|e| ConfigError::new(var, format!("is not valid ({e}): {raw:?}"))),
     }
 }
 
@@ -183,8 +132,9 @@ mod tests {
         assert_eq!(err_var(result), Some("JWT_SECRET".to_owned()));
         assert!(text.contains("at least 32 bytes"), "{text}");
         // Bytes, not characters: ten three-byte characters are 30 bytes, eleven are 33.
-        assert!(jwt_secret(Some("€".repeat(10))).is_err()); // 30 bytes
-        assert!(jwt_secret(Some("€".repeat(11))).is_ok()); // 33 bytes
+        let euros = |n: usize| Vars::new(move |_: &str| Some("€".repeat(n))).jwt_secret();
+        assert!(euros(10).is_err());
+        assert!(euros(11).is_ok());
     }
 
     #[test]
