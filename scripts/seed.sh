@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make seed`: the demo data of CONTRACT §12, idempotently (a second run creates nothing).
+#   1. demo accounts test@ticketflow.dev (USER) and admin@ticketflow.dev (ADMIN): user-service seed-users
+#   2. venues and events with fixed ids (infra/seed/catalogue.json): event-service seed,
+#      which also publishes ticketflow.event.created so inventory-service lays out the seats.
+# Runs both natively against the stack configured by .env.example -> .env -> .env.local.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cargo="${CARGO:-cargo}"
+catalogue="${SEED_CATALOGUE:-infra/seed/catalogue.json}"
+
+fail() { echo "seed: FAILED during $1" >&2; exit 1; }
+
+echo "==> demo users (user-service seed-users)"
+scripts/with-env.sh "$cargo" run -q -p ticketflow-user --bin user-service -- seed-users \
+  || fail "user seeding"
+
+echo "==> venues and events (event-service seed --file $catalogue)"
+scripts/with-env.sh "$cargo" run -q -p ticketflow-event --bin event-service -- seed --file "$catalogue" \
+  || fail "catalogue seeding"
+
+echo "==> seed complete: log in as test@ticketflow.dev / Test1234! or admin@ticketflow.dev / Admin1234!"

@@ -1,0 +1,100 @@
+//! Shared state and the router.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::routing::get;
+use axum::Router;
+use ticketflow_common::health::Health;
+use ticketflow_common::kafka::Producer;
+use ticketflow_common::{server, ApiError, ApiResult};
+use tokio_util::task::TaskTracker;
+
+use crate::routes;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Set once MongoDB answered; until then requests needing it get `503`.
+    store: OnceLock<Store>,
+    producer: Producer,
+    /// Publications started by requests; shutdown waits for them.
+    tasks: TaskTracker,
+}
+
+impl AppState {
+    pub fn new(producer: Producer) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store: OnceLock::new(),
+                producer,
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    pub fn set_store(&self, store: Store) {
+        // Only the startup task sets it, once.
+        let _ = self.inner.store.set(store);
+    }
+
+    pub fn store(&self) -> ApiResult<&Store> {
+        self.inner
+            .store
+            .get()
+            .ok_or_else(|| ApiError::unavailable("The event store is starting, try again shortly"))
+    }
+
+    pub fn producer(&self) -> &Producer {
+        &self.inner.producer
+    }
+
+    /// Background work started by a request, awaited on shutdown (`drain`).
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.inner.tasks
+    }
+
+    /// Stops accepting background work and waits (up to `limit`) for what is running.
+    pub async fn drain(&self, limit: std::time::Duration) -> bool {
+        self.inner.tasks.close();
+        tokio::time::timeout(limit, self.inner.tasks.wait())
+            .await
+            .is_ok()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let probe = state.clone();
+    let health = Health::new("event-service").check("mongodb", move || {
+        let state = probe.clone();
+        async move {
+            let store = state
+                .inner
+                .store
+                .get()
+                .ok_or_else(|| anyhow::anyhow!("not connected yet"))?;
+            store.ping().await?;
+            Ok(())
+        }
+    });
+    let routes = Router::new()
+        .route(
+            "/api/events",
+            get(routes::events::list).post(routes::events::create),
+        )
+        .route(
+            "/api/events/{id}",
+            get(routes::events::get).put(routes::events::update),
+        )
+        .route(
+            "/api/venues",
+            get(routes::venues::list).post(routes::venues::create),
+        )
+        .route("/api/venues/{id}", get(routes::venues::get))
+        .merge(health.router())
+        .with_state(state);
+    server::finish(routes)
+}

@@ -1,0 +1,120 @@
+//! event-service: the events and venues catalogue (MongoDB), publishing
+//! `ticketflow.event.created` through an in-document outbox.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod messaging;
+pub mod routes;
+pub mod seed;
+pub mod service;
+pub mod store;
+pub mod view;
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use ticketflow_common::kafka::Producer;
+use ticketflow_common::server;
+
+pub use config::Config;
+
+use crate::app::AppState;
+use crate::messaging::Relay;
+use crate::store::Store;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How long shutdown waits for in-flight publications.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP on `listener` until `shutdown` fires. `/health` answers at once; MongoDB is
+/// connected (and indexed) in the background with retries, the outbox relay starts once it
+/// answers, and both stop on `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let producer = Producer::new(&config.kafka_bootstrap)?;
+    let state = AppState::new(producer.clone());
+    let background = shutdown.child_token();
+    let worker = tokio::spawn(start_store(
+        config,
+        state.clone(),
+        producer,
+        background.clone(),
+    ));
+    let served = server::serve(listener, app::router(state.clone()), shutdown).await;
+    // Let publications started by the last requests finish (the relay covers any that don't).
+    if !state.drain(DRAIN_LIMIT).await {
+        tracing::warn!("shutdown: some event.created publications did not finish; the relay will");
+    }
+    background.cancel();
+    if let Err(err) = worker.await {
+        tracing::warn!(error = %err, "background task ended abnormally");
+    }
+    served
+}
+
+/// Connects with retry and backoff (until `shutdown`), or `None` if shut down first.
+pub async fn connect_store(config: &Config, shutdown: &CancellationToken) -> Option<Store> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let attempt = async {
+            let store = Store::connect(config.mongodb_url.expose(), &config.mongodb_db).await?;
+            store.ping().await?;
+            anyhow::Ok(store)
+        };
+        match attempt.await {
+            Ok(store) => return Some(store),
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), retry_in = ?backoff, "MongoDB not reachable yet");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+async fn start_store(
+    config: Config,
+    state: AppState,
+    producer: Producer,
+    shutdown: CancellationToken,
+) {
+    let Some(store) = connect_store(&config, &shutdown).await else {
+        return;
+    };
+    state.set_store(store.clone());
+    tracing::info!(database = %config.mongodb_db, "MongoDB connected");
+    let indexes = tokio::spawn(ensure_indexes(store.clone(), shutdown.clone()));
+    Relay::new(store, producer, config.relay_interval, config.outbox_grace)
+        .run(shutdown)
+        .await;
+    let _ = indexes.await;
+}
+
+async fn ensure_indexes(store: Store, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match store.ensure_indexes().await {
+            Ok(()) => {
+                tracing::info!("MongoDB indexes ready");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in = ?backoff, "creating indexes failed");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}

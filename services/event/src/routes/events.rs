@@ -1,0 +1,169 @@
+//! `/api/events`.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use serde_json::Value;
+use ticketflow_common::context::RequestContext;
+use ticketflow_common::{AdminUser, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use tracing::Instrument;
+
+use super::venues::venue_not_found;
+use super::{parse_id, store_error};
+use crate::app::AppState;
+use crate::domain::{event, listing};
+use crate::messaging;
+use crate::service::{self, CreateEventError, UpdateEventError};
+use crate::store::{EventDoc, Store, VenueDoc};
+use crate::view::EventView;
+
+/// The code a client gets when it tries to change `total_seats` of an existing event.
+pub const SEATS_ALREADY_ALLOCATED: &str = "SEATS_ALREADY_ALLOCATED";
+
+pub fn event_not_found() -> ApiError {
+    ApiError::not_found("EVENT_NOT_FOUND", "Event not found")
+}
+
+#[derive(Serialize)]
+pub struct EventPage {
+    events: Vec<EventView>,
+    total: u64,
+    page: u32,
+    limit: u32,
+}
+
+/// Events with their venues, fetched in one extra query for the whole page.
+async fn with_venues(store: &Store, events: &[EventDoc]) -> ApiResult<Vec<EventView>> {
+    let mut ids: Vec<String> = events.iter().map(|e| e.venue_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let venues: HashMap<String, VenueDoc> = store
+        .venues_by_ids(&ids)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    Ok(events
+        .iter()
+        .map(|e| EventView::new(e, venues.get(&e.venue_id)))
+        .collect())
+}
+
+/// `GET /api/events?page&limit&search&venue_id&from&to`.
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(raw): ApiQuery<listing::RawListQuery>,
+) -> ApiResult<Json<EventPage>> {
+    let query = listing::parse(&raw)?;
+    let store = state.store()?;
+    let (events, total) = store
+        .list_events(&query, ticketflow_common::time::now())
+        .await
+        .map_err(store_error)?;
+    Ok(Json(EventPage {
+        events: with_venues(store, &events).await?,
+        total,
+        page: query.page,
+        limit: query.limit,
+    }))
+}
+
+/// `GET /api/events/:id` → bare Event or `404 EVENT_NOT_FOUND` (also for a malformed id).
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<EventView>> {
+    let id = parse_id(&id).ok_or_else(event_not_found)?;
+    let store = state.store()?;
+    let event = store
+        .event(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(event_not_found)?;
+    let venue = store.venue(&event.venue_id).await.map_err(store_error)?;
+    Ok(Json(EventView::new(&event, venue.as_ref())))
+}
+
+/// `POST /api/events` (ADMIN) → `201 Event`; publishes `ticketflow.event.created`.
+pub async fn create(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<EventView>)> {
+    let new = event::validate_new(&body)?;
+    let store = state.store()?;
+    let now = ticketflow_common::time::now();
+    let (doc, venue) = service::create_event(store, uuid::Uuid::new_v4(), &new, &now)
+        .await
+        .map_err(|err| match err {
+            CreateEventError::VenueNotFound => venue_not_found(),
+            CreateEventError::Store(err) => store_error(err),
+            CreateEventError::AlreadyExists => {
+                ApiError::Internal(anyhow::anyhow!("a fresh event id already exists"))
+            }
+            CreateEventError::Internal(err) => ApiError::Internal(err),
+        })?;
+    tracing::info!(event_id = %doc.id, admin = %admin.id, "event created");
+    spawn_publish(&state, doc.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(EventView::new(&doc, Some(&venue))),
+    ))
+}
+
+/// Publishes the new event's message without holding up the response; if this fails (or
+/// the process stops first) the relay publishes it after the grace period.
+fn spawn_publish(state: &AppState, doc: EventDoc) {
+    let Ok(store) = state.store().cloned() else {
+        return;
+    };
+    let producer = state.producer().clone();
+    let span = tracing::info_span!("publish_event_created", event_id = %doc.id);
+    let task = async move {
+        if let Err(err) = messaging::publish_pending(&store, &producer, &doc).await {
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "event.created not published yet; the relay will retry"
+            );
+        }
+    };
+    let tasks = state.tasks();
+    match RequestContext::current() {
+        Some(ctx) => tasks.spawn(ctx.scope(task).instrument(span)),
+        None => tasks.spawn(task.instrument(span)),
+    };
+}
+
+/// `PUT /api/events/:id` (ADMIN) → `200 Event`, partial update.
+pub async fn update(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<EventView>> {
+    let patch = event::validate_patch(&body)?;
+    let id = parse_id(&id).ok_or_else(event_not_found)?;
+    let store = state.store()?;
+    let now = ticketflow_common::time::now();
+    let (doc, venue) = service::update_event(store, &id, &patch, &now)
+        .await
+        .map_err(|err| match err {
+            UpdateEventError::EventNotFound => event_not_found(),
+            UpdateEventError::VenueNotFound => venue_not_found(),
+            UpdateEventError::SeatsAlreadyAllocated { current } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SEATS_ALREADY_ALLOCATED,
+                format!(
+                    "total_seats cannot change once an event is created (seats for {current} \
+                     are already laid out); create a new event instead"
+                ),
+            ),
+            UpdateEventError::Store(err) => store_error(err),
+        })?;
+    tracing::info!(event_id = %doc.id, admin = %admin.id, "event updated");
+    Ok(Json(EventView::new(&doc, venue.as_ref())))
+}

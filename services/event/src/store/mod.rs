@@ -1,0 +1,447 @@
+//! MongoDB access. Only features both MongoDB 7 and FerretDB v1.24 (SQLite) support: CRUD,
+//! simple indexes, find with sort/skip/limit, count, `$regex`, `findAndModify`. No
+//! transactions, no `$lookup`.
+//!
+//! Documents use string `_id`s (lowercase UUID v4), BSON dates, integer minor units for money.
+//! An event document may carry `outbox` (messages not yet published) and
+//! `outbox_pending_since` (when they were queued or last claimed by a relay).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use ticketflow_common::ApiError;
+
+use crate::domain::listing::{literal_pattern, ListQuery};
+
+pub use mongodb::bson::DateTime as BsonDateTime;
+
+pub const EVENTS: &str = "events";
+pub const VENUES: &str = "venues";
+/// `GET /api/venues` returns at most this many venues.
+pub const MAX_VENUES: i64 = 1000;
+
+pub type StoreResult<T> = Result<T, MongoError>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VenueDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub country: String,
+    pub capacity: i64,
+    pub created_at: BsonDateTime,
+    pub updated_at: BsonDateTime,
+}
+
+/// A message waiting inside its document until it is on Kafka.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    /// The envelope's `messageId`, fixed when the message is created so retries are
+    /// recognisable duplicates.
+    pub id: String,
+    pub topic: String,
+    pub key: String,
+    /// The JSON envelope, exactly as it goes on the wire.
+    pub payload: String,
+    pub headers: Vec<OutboxHeader>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxHeader {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub venue_id: String,
+    pub date: BsonDateTime,
+    pub price_minor: i64,
+    pub currency: String,
+    pub total_seats: i64,
+    pub available_seats: i64,
+    pub image_url: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: BsonDateTime,
+    pub updated_at: BsonDateTime,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<OutboxMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_pending_since: Option<BsonDateTime>,
+}
+
+pub fn bson_time(at: &DateTime<Utc>) -> BsonDateTime {
+    BsonDateTime::from_millis(at.timestamp_millis())
+}
+
+pub fn chrono_time(at: BsonDateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or_default()
+}
+
+/// `true` for a unique-index violation (`E11000`), e.g. an `_id` that already exists.
+pub fn is_duplicate(err: &MongoError) -> bool {
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        _ => false,
+    }
+}
+
+/// `true` when the server could not be reached (as opposed to a rejected operation).
+pub fn is_unavailable(err: &MongoError) -> bool {
+    matches!(
+        err.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+            | ErrorKind::Shutdown
+    )
+}
+
+/// Unreachable store → `503`; anything else → `500` (logged, never shown).
+pub fn api_error(err: MongoError) -> ApiError {
+    if is_unavailable(&err) {
+        tracing::warn!(error = %err, "MongoDB unavailable");
+        ApiError::unavailable("A dependency is unavailable, try again shortly")
+    } else {
+        ApiError::Internal(anyhow::Error::new(err).context("MongoDB operation failed"))
+    }
+}
+
+/// Serialises this process's updates of one event document.
+///
+/// MongoDB applies each update atomically to its document. FerretDB v1 (SQLite) does not: it
+/// reads the document, applies the operators and writes the whole document back, so two
+/// concurrent updates of one document can lose one of them (FerretDB/FerretDB#3040) — e.g.
+/// clearing the outbox could undo an admin's `PUT`. Every update of an event document goes
+/// through one of these striped locks, which closes that window within a process (the local
+/// stack runs one event-service); on MongoDB they are merely redundant.
+struct UpdateLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl UpdateLocks {
+    const STRIPES: usize = 64;
+
+    fn new() -> Self {
+        Self {
+            stripes: (0..Self::STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    async fn lock(&self, id: &str) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut hasher);
+        let index = (hasher.finish() % Self::STRIPES as u64) as usize;
+        match self.stripes.get(index) {
+            Some(stripe) => Some(stripe.lock().await),
+            None => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    events: Collection<EventDoc>,
+    venues: Collection<VenueDoc>,
+    locks: std::sync::Arc<UpdateLocks>,
+}
+
+impl Store {
+    /// A client that fails fast (3 s) when the server is unreachable, so requests answer
+    /// `503` instead of hanging. Does not need the server to be up yet.
+    pub async fn connect(url: &str, db_name: &str) -> StoreResult<Self> {
+        let mut options = ClientOptions::parse(url).await?;
+        options.app_name = Some("event-service".to_owned());
+        options.server_selection_timeout = Some(Duration::from_secs(3));
+        options.connect_timeout = Some(Duration::from_secs(3));
+        let client = Client::with_options(options)?;
+        Ok(Self::new(client.database(db_name)))
+    }
+
+    pub fn new(db: Database) -> Self {
+        Self {
+            events: db.collection(EVENTS),
+            venues: db.collection(VENUES),
+            db,
+            locks: std::sync::Arc::new(UpdateLocks::new()),
+        }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.run_command(doc! {"ping": 1}).await?;
+        Ok(())
+    }
+
+    /// Creates the indexes that are missing (idempotent). One `createIndexes` per missing
+    /// index: FerretDB v1.24 drops the connection when a multi-index `createIndexes` names
+    /// indexes that all exist already.
+    pub async fn ensure_indexes(&self) -> StoreResult<()> {
+        let events = [
+            (doc! {"date": 1, "_id": 1}, "date_id"),
+            (doc! {"venue_id": 1}, "venue_id"),
+            (doc! {"tags": 1}, "tags"),
+            (doc! {"outbox_pending_since": 1}, "outbox_pending_since"),
+        ];
+        let venues = [
+            (doc! {"city": 1, "country": 1}, "city_country"),
+            (doc! {"name": 1, "_id": 1}, "name_id"),
+        ];
+        create_missing(&self.events, &events).await?;
+        create_missing(&self.venues, &venues).await?;
+        Ok(())
+    }
+
+    // --- venues ----------------------------------------------------------------------
+
+    pub async fn insert_venue(&self, venue: &VenueDoc) -> StoreResult<()> {
+        self.venues.insert_one(venue).await?;
+        Ok(())
+    }
+
+    pub async fn venue(&self, id: &str) -> StoreResult<Option<VenueDoc>> {
+        self.venues.find_one(doc! {"_id": id}).await
+    }
+
+    /// All venues by name (at most `MAX_VENUES`).
+    pub async fn venues(&self) -> StoreResult<Vec<VenueDoc>> {
+        self.venues
+            .find(doc! {})
+            .sort(doc! {"name": 1, "_id": 1})
+            .limit(MAX_VENUES)
+            .await?
+            .try_collect()
+            .await
+    }
+
+    pub async fn venues_by_ids(&self, ids: &[String]) -> StoreResult<Vec<VenueDoc>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.venues
+            .find(doc! {"_id": {"$in": ids}})
+            .await?
+            .try_collect()
+            .await
+    }
+
+    // --- events ----------------------------------------------------------------------
+
+    /// Inserts the event together with its pending messages, in one document write.
+    pub async fn insert_event(&self, event: &EventDoc) -> StoreResult<()> {
+        self.events.insert_one(event).await?;
+        Ok(())
+    }
+
+    pub async fn event(&self, id: &str) -> StoreResult<Option<EventDoc>> {
+        self.events.find_one(doc! {"_id": id}).await
+    }
+
+    /// Applies `$set` and returns the updated document (`None`: no such event).
+    pub async fn update_event(&self, id: &str, set: Document) -> StoreResult<Option<EventDoc>> {
+        let _guard = self.locks.lock(id).await;
+        self.events
+            .find_one_and_update(doc! {"_id": id}, doc! {"$set": set})
+            .return_document(ReturnDocument::After)
+            .await
+    }
+
+    /// One page of events and the total matching `query`.
+    ///
+    /// Order: without `from`, upcoming events (date ≥ `now`) first, soonest first, then past
+    /// events, most recent first; with `from`, plain date order. Ties break on `_id`, so the
+    /// order is stable across pages.
+    pub async fn list_events(
+        &self,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<EventDoc>, u64)> {
+        let base = base_filter(query);
+        let skip = query.skip();
+        let limit = u64::from(query.limit);
+        let to = query.to.as_ref().map(bson_time);
+        if let Some(from) = &query.from {
+            let filter = with_date(base, date_range(Some(bson_time(from)), None, to));
+            let total = self.events.count_documents(filter.clone()).await?;
+            let page = self.page(filter, 1, skip, limit, total).await?;
+            return Ok((page, total));
+        }
+        let now = bson_time(&now);
+        let upcoming = with_date(base.clone(), date_range(Some(now), None, to));
+        let past = with_date(base, date_range(None, Some(now), to));
+        let n_upcoming = self.events.count_documents(upcoming.clone()).await?;
+        let n_past = self.events.count_documents(past.clone()).await?;
+        let mut page = self.page(upcoming, 1, skip, limit, n_upcoming).await?;
+        let rest = limit.saturating_sub(page.len() as u64);
+        let past_skip = skip.saturating_sub(n_upcoming);
+        if rest > 0 {
+            page.extend(self.page(past, -1, past_skip, rest, n_past).await?);
+        }
+        Ok((page, n_upcoming + n_past))
+    }
+
+    async fn page(
+        &self,
+        filter: Document,
+        direction: i32,
+        skip: u64,
+        limit: u64,
+        total: u64,
+    ) -> StoreResult<Vec<EventDoc>> {
+        if skip >= total || limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.events
+            .find(filter)
+            .sort(doc! {"date": direction, "_id": 1})
+            .skip(skip)
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await?
+            .try_collect()
+            .await
+    }
+
+    // --- outbox ----------------------------------------------------------------------
+
+    /// Claims the oldest event whose messages have been pending since `cutoff` or earlier,
+    /// by moving its `outbox_pending_since` to `now` (a lease other relays respect).
+    pub async fn claim_pending(
+        &self,
+        cutoff: BsonDateTime,
+        now: BsonDateTime,
+    ) -> StoreResult<Option<EventDoc>> {
+        // Find a candidate, then claim it under its update lock, guarded by the value seen (a
+        // competing relay may have claimed or cleared it meanwhile: then try the next one).
+        for _ in 0..10 {
+            let Some(candidate) = self
+                .events
+                .find_one(doc! {"outbox_pending_since": {"$lte": cutoff}})
+                .sort(doc! {"outbox_pending_since": 1, "_id": 1})
+                .await?
+            else {
+                return Ok(None);
+            };
+            let Some(seen) = candidate.outbox_pending_since else {
+                continue;
+            };
+            let _guard = self.locks.lock(&candidate.id).await;
+            let claimed = self
+                .events
+                .find_one_and_update(
+                    doc! {"_id": &candidate.id, "outbox_pending_since": seen},
+                    doc! {"$set": {"outbox_pending_since": now}},
+                )
+                .return_document(ReturnDocument::After)
+                .await?;
+            if claimed.is_some() {
+                return Ok(claimed);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Removes the published messages, unless someone re-claimed the document meanwhile
+    /// (then they stay and are published again: at least once). `true` if removed.
+    pub async fn clear_outbox(&self, id: &str, pending_since: BsonDateTime) -> StoreResult<bool> {
+        let _guard = self.locks.lock(id).await;
+        let result = self
+            .events
+            .update_one(
+                doc! {"_id": id, "outbox_pending_since": pending_since},
+                doc! {"$unset": {"outbox": "", "outbox_pending_since": ""}},
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// How many events still carry unpublished messages.
+    pub async fn pending_count(&self) -> StoreResult<u64> {
+        self.events
+            .count_documents(doc! {"outbox_pending_since": {"$exists": true}})
+            .await
+    }
+}
+
+async fn create_missing<T: Send + Sync>(
+    collection: &Collection<T>,
+    wanted: &[(Document, &str)],
+) -> StoreResult<()> {
+    // `listIndexes` on a collection that does not exist yet fails (NamespaceNotFound).
+    let existing = collection.list_index_names().await.unwrap_or_default();
+    for (keys, name) in wanted {
+        if existing.iter().any(|n| n == name) {
+            continue;
+        }
+        let model = IndexModel::builder()
+            .keys(keys.clone())
+            .options(IndexOptions::builder().name((*name).to_owned()).build())
+            .build();
+        collection.create_index(model).await?;
+    }
+    Ok(())
+}
+
+fn base_filter(query: &ListQuery) -> Document {
+    let mut filter = Document::new();
+    if let Some(venue_id) = query.venue_id {
+        filter.insert("venue_id", venue_id.to_string());
+    }
+    if let Some(search) = &query.search {
+        let pattern = doc! {"$regex": literal_pattern(search), "$options": "i"};
+        filter.insert(
+            "$or",
+            vec![
+                Bson::Document(doc! {"name": pattern.clone()}),
+                Bson::Document(doc! {"description": pattern}),
+                Bson::Document(doc! {"tags": search.to_lowercase()}),
+            ],
+        );
+    }
+    filter
+}
+
+fn date_range(
+    gte: Option<BsonDateTime>,
+    lt: Option<BsonDateTime>,
+    lte: Option<BsonDateTime>,
+) -> Document {
+    let mut range = Document::new();
+    if let Some(at) = gte {
+        range.insert("$gte", at);
+    }
+    if let Some(at) = lt {
+        range.insert("$lt", at);
+    }
+    if let Some(at) = lte {
+        range.insert("$lte", at);
+    }
+    range
+}
+
+fn with_date(mut filter: Document, range: Document) -> Document {
+    if !range.is_empty() {
+        filter.insert("date", range);
+    }
+    filter
+}

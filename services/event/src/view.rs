@@ -1,0 +1,71 @@
+//! The JSON clients see (snake_case, **compat** with the old Python service). The outbox
+//! fields of a document never appear here.
+
+use serde::Serialize;
+use ticketflow_common::time::rfc3339;
+
+use crate::domain::money;
+use crate::store::{chrono_time, EventDoc, VenueDoc};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VenueView {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub country: String,
+    pub capacity: i64,
+}
+
+impl From<&VenueDoc> for VenueView {
+    fn from(v: &VenueDoc) -> Self {
+        Self {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            address: v.address.clone(),
+            city: v.city.clone(),
+            country: v.country.clone(),
+            capacity: v.capacity,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub venue_id: String,
+    pub venue: Option<VenueView>,
+    pub date: String,
+    pub price: f64,
+    pub currency: String,
+    pub total_seats: i64,
+    pub available_seats: i64,
+    pub image_url: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl EventView {
+    /// `venue` is `null` when the referenced venue cannot be found.
+    pub fn new(e: &EventDoc, venue: Option<&VenueDoc>) -> Self {
+        Self {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            description: e.description.clone(),
+            venue_id: e.venue_id.clone(),
+            venue: venue.filter(|v| v.id == e.venue_id).map(VenueView::from),
+            date: rfc3339(&chrono_time(e.date)),
+            price: money::to_major(e.price_minor),
+            currency: e.currency.clone(),
+            total_seats: e.total_seats,
+            available_seats: e.available_seats,
+            image_url: e.image_url.clone(),
+            tags: e.tags.clone(),
+            created_at: rfc3339(&chrono_time(e.created_at)),
+            updated_at: rfc3339(&chrono_time(e.updated_at)),
+        }
+    }
+}

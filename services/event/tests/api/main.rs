@@ -1,0 +1,11 @@
+//! event-service against the real local MongoDB-compatible server and Kafka
+//! (`make local-infra`). Every test has its own database; Kafka assertions filter by ids
+//! unique to the test.
+
+mod events;
+mod health;
+mod listing;
+mod messaging;
+mod seed;
+mod support;
+mod venues;

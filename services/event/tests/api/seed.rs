@@ -1,0 +1,115 @@
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ticketflow_common::kafka::{topics, Producer};
+use ticketflow_event::seed::{seed, Catalogue, SeedReport};
+use ticketflow_event::store::Store;
+use ticketflow_testkit::{kafka_bootstrap, unique_db_name, TopicWatcher};
+
+use crate::support::{mongo_url, str_of, Service};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[tokio::test]
+async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
+    let db_name = unique_db_name("tftest_event");
+    let store = Store::connect(&mongo_url()?, &db_name).await?;
+    // Idempotent (FerretDB v1.24 used to drop the connection on a repeated createIndexes).
+    store.ensure_indexes().await?;
+    store.ensure_indexes().await?;
+    let producer = Producer::new(&kafka_bootstrap()?)?;
+    // The file on disk is the catalogue built into the binary.
+    let text = std::fs::read_to_string(repo_root().join("infra/seed/catalogue.json"))?;
+    let catalogue = Catalogue::parse(&text)?;
+    let event_ids: HashSet<String> = catalogue.events.iter().map(|e| e.id.to_string()).collect();
+    let venue_ids: HashSet<String> = catalogue.venues.iter().map(|v| v.id.to_string()).collect();
+    let today = chrono::Utc::now().date_naive();
+    let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
+
+    let first = seed(&store, &producer, &catalogue, today).await?;
+    assert_eq!(
+        first,
+        SeedReport {
+            venues_created: venue_ids.len(),
+            venues_existing: 0,
+            events_created: event_ids.len(),
+            events_existing: 0,
+            messages_published: event_ids.len(),
+            messages_pending: 0,
+        }
+    );
+    let announced = watcher
+        .collect(Duration::from_secs(3), |m| {
+            m.key.as_ref().is_some_and(|k| event_ids.contains(k))
+        })
+        .await?;
+    let keys: HashSet<String> = announced.iter().filter_map(|m| m.key.clone()).collect();
+    assert_eq!(keys, event_ids, "every seeded event is announced");
+    for message in &announced {
+        assert_eq!(message.payload["eventType"], "event.created");
+        assert_eq!(message.payload["currency"], "INR");
+    }
+
+    // A second run (even a day later) changes nothing.
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    let second = seed(&store, &producer, &catalogue, tomorrow).await?;
+    assert_eq!(
+        second,
+        SeedReport {
+            venues_created: 0,
+            venues_existing: venue_ids.len(),
+            events_created: 0,
+            events_existing: event_ids.len(),
+            messages_published: 0,
+            messages_pending: 0,
+        }
+    );
+    assert_eq!(store.pending_count().await?, 0);
+
+    // What the API shows: the fixed ids, once each, upcoming, with our posters.
+    let svc = Service::start_on(&db_name).await?;
+    let list = svc.get("/api/events?limit=100").await?;
+    let list = list.expect(200)?.clone();
+    assert_eq!(list["total"], event_ids.len());
+    let events = list["events"].as_array().cloned().unwrap_or_default();
+    let listed: HashSet<String> = events.iter().map(|e| str_of(e, "id").to_owned()).collect();
+    assert_eq!(listed, event_ids);
+    let venues = svc.get("/api/venues").await?;
+    let venues = venues.expect(200)?["venues"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let venue_listed: HashSet<String> = venues.iter().map(|v| str_of(v, "id").to_owned()).collect();
+    assert_eq!(venue_listed, venue_ids);
+
+    let now = chrono::Utc::now();
+    let first_event = events.first().cloned().unwrap_or_default();
+    assert!(first_event["available_seats"].as_i64().unwrap_or(0) > 0);
+    assert!(first_event["venue"].is_object());
+    for event in &events {
+        let date = chrono::DateTime::parse_from_rfc3339(str_of(event, "date"))?;
+        assert!(date > now, "seeded events are in the future: {event}");
+        assert_eq!(event["currency"], "INR");
+        let image = str_of(event, "image_url");
+        let file = image
+            .strip_prefix("/posters/")
+            .map(|name| repo_root().join("infra/seed/posters").join(name));
+        let svg = file
+            .map(std::fs::read_to_string)
+            .transpose()?
+            .unwrap_or_default();
+        assert!(svg.starts_with("<svg"), "poster for {image}");
+    }
+    let seats: Vec<i64> = events
+        .iter()
+        .filter_map(|e| e["total_seats"].as_i64())
+        .collect();
+    assert!(
+        seats.iter().any(|s| *s <= 50) && seats.iter().any(|s| *s >= 500),
+        "{seats:?}"
+    );
+    svc.stop().await
+}

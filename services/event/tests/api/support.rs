@@ -1,0 +1,257 @@
+//! An in-process event-service on a free port with its own MongoDB database.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use ticketflow_event::store::Store;
+use ticketflow_event::{run, Config};
+use ticketflow_testkit::{eventually, free_port, kafka_bootstrap, setting, unique_db_name};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN: Identity = Identity::Admin;
+pub const USER: Identity = Identity::User;
+pub const ANON: Identity = Identity::Anonymous;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Admin,
+    User,
+    Anonymous,
+}
+
+pub struct Service {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    shutdown: CancellationToken,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// `error.code` of an envelope.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    /// The `field`s listed under `error.details`.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|ds| {
+                ds.iter()
+                    .filter_map(|d| d["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn expect(&self, status: u16) -> anyhow::Result<&Value> {
+        if self.status.as_u16() != status {
+            bail!("expected {status}, got {}: {}", self.status, self.body);
+        }
+        Ok(&self.body)
+    }
+
+    /// Asserts an error envelope with `status` and `code` (and a request id).
+    pub fn expect_error(&self, status: u16, code: &str) -> anyhow::Result<()> {
+        self.expect(status)?;
+        if self.code() != code {
+            bail!("expected {code}, got {}", self.body);
+        }
+        if self.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+            || self.body["error"]["requestId"].as_str().is_none()
+        {
+            bail!("incomplete envelope: {}", self.body);
+        }
+        Ok(())
+    }
+
+    /// Asserts `400 VALIDATION_ERROR` naming exactly `field` in `details`.
+    pub fn expect_invalid(&self, field: &str) -> anyhow::Result<()> {
+        self.expect_error(400, "VALIDATION_ERROR")?;
+        if self.fields() != vec![field.to_owned()] {
+            bail!("expected details for {field}, got {}", self.body);
+        }
+        Ok(())
+    }
+}
+
+pub fn mongo_url() -> anyhow::Result<String> {
+    setting("MONGODB_URL")
+}
+
+impl Service {
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(&unique_db_name("tftest_event")).await
+    }
+
+    /// Starts on an existing (or new) database `db_name`.
+    pub async fn start_on(db_name: &str) -> anyhow::Result<Self> {
+        let mut config = Config::new(&mongo_url()?, db_name, &kafka_bootstrap()?);
+        config.relay_interval = Duration::from_millis(200);
+        let service = Self::spawn(config).await?;
+        service.wait_ready().await?;
+        Ok(service)
+    }
+
+    /// Starts with `config` without waiting for MongoDB.
+    pub async fn spawn(config: Config) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let store = Store::connect(config.mongodb_url.expose(), &config.mongodb_db).await?;
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(run(config, listener, shutdown.clone()));
+        Ok(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()?,
+            store,
+            shutdown,
+            handle: Some(handle),
+        })
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        eventually(Duration::from_secs(15), "event-service ready", || async {
+            let reply = self.call(Method::GET, "/health/ready", ANON, None).await;
+            Ok(reply
+                .ok()
+                .filter(|r| r.status == StatusCode::OK)
+                .map(|_| ()))
+        })
+        .await
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        who: Identity,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Reply> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        request = match who {
+            Identity::Admin => request
+                .header("x-user-id", uuid::Uuid::new_v4().to_string())
+                .header("x-user-email", "admin@ticketflow.dev")
+                .header("x-user-role", "ADMIN"),
+            Identity::User => request
+                .header("x-user-id", uuid::Uuid::new_v4().to_string())
+                .header("x-user-email", "test@ticketflow.dev")
+                .header("x-user-role", "USER"),
+            Identity::Anonymous => request,
+        };
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.context("calling event-service")?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).with_context(|| format!("non-JSON body: {text}"))?
+        };
+        Ok(Reply {
+            status,
+            body,
+            headers,
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
+        self.call(Method::GET, path, ANON, None).await
+    }
+
+    pub async fn post(&self, path: &str, who: Identity, body: &Value) -> anyhow::Result<Reply> {
+        self.call(Method::POST, path, who, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, who: Identity, body: &Value) -> anyhow::Result<Reply> {
+        self.call(Method::PUT, path, who, Some(body)).await
+    }
+
+    pub async fn create_venue(&self, name: &str) -> anyhow::Result<Value> {
+        let reply = self
+            .post(
+                "/api/venues",
+                ADMIN,
+                &json!({
+                    "name": name, "address": "1 Test Road", "city": "Pune",
+                    "country": "India", "capacity": 500
+                }),
+            )
+            .await?;
+        Ok(reply.expect(201)?.clone())
+    }
+
+    /// Creates an event at `venue_id`; `overrides` replace fields of a valid body.
+    pub async fn create_event(&self, venue_id: &str, overrides: Value) -> anyhow::Result<Value> {
+        let mut body = valid_event(venue_id);
+        merge(&mut body, overrides);
+        let reply = self.post("/api/events", ADMIN, &body).await?;
+        Ok(reply.expect(201)?.clone())
+    }
+
+    /// Stops the service and drops its database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(10), handle).await???;
+        }
+        self.store.database().drop().await?;
+        Ok(())
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A valid create body: a future date, 100 seats, ₹150.50.
+pub fn valid_event(venue_id: &str) -> Value {
+    let date = chrono::Utc::now() + chrono::Duration::days(30);
+    json!({
+        "name": format!("Event {}", uuid::Uuid::new_v4().simple()),
+        "description": "An evening to remember",
+        "venue_id": venue_id,
+        "date": ticketflow_common::time::rfc3339(&date),
+        "price": 150.5,
+        "total_seats": 100,
+        "tags": ["music"],
+        "image_url": "/posters/test.svg",
+    })
+}
+
+pub fn merge(target: &mut Value, overrides: Value) {
+    if let (Some(t), Value::Object(o)) = (target.as_object_mut(), overrides) {
+        for (k, v) in o {
+            t.insert(k, v);
+        }
+    }
+}
+
+/// `Utc::now() + days` as an RFC 3339 string.
+pub fn days_from_now(days: i64) -> String {
+    ticketflow_common::time::rfc3339(&(chrono::Utc::now() + chrono::Duration::days(days)))
+}
+
+pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_default()
+}
