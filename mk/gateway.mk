@@ -1,5 +1,5 @@
 # API gateway (services/gateway): public :3000, Prometheus /metrics on the internal METRICS_PORT (9100).
-.PHONY: run-gateway test-gateway lint-gateway
+.PHONY: run-gateway test-gateway
 
 run-gateway: ## Run the API gateway natively on :3000 (/metrics on METRICS_PORT 9100), config from .env.example/.env/.env.local
 	$(WITH_ENV) $(CARGO) run -p ticketflow-gateway --bin gateway
@@ -7,5 +7,3 @@ run-gateway: ## Run the API gateway natively on :3000 (/metrics on METRICS_PORT 
 test-gateway: ## Run the gateway's unit and integration tests (no infrastructure needed)
 	$(CARGO) test -p ticketflow-gateway --locked
 
-lint-gateway: ## clippy (warnings as errors) for the gateway crate
-	$(CARGO) clippy -p ticketflow-gateway --all-targets --locked -- -D warnings
