@@ -9,7 +9,7 @@ WITH_ENV := scripts/with-env.sh
 # Each service adds its own targets (run-<service>, ...) in mk/<service>.mk.
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help setup local-infra local-down local-status lint test test-only clean
+.PHONY: help setup up down ps local-infra local-down local-status lint test test-only clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -17,6 +17,17 @@ help: ## List every target
 
 setup: ## Copy .env.example to .env if .env is missing
 	@if [ -f .env ]; then echo ".env exists, left as is"; else cp .env.example .env && echo "created .env from .env.example"; fi
+
+up: local-infra ## Run everything natively: the local stack plus every service (gateway on :3000)
+	@bash scripts/services.sh up
+
+down: ## Stop the services and the local stack
+	@bash scripts/services.sh down
+	@bash $(STACK) down
+
+ps: ## Show which services and stack processes run
+	@bash scripts/services.sh status
+	@bash $(STACK) status || true
 
 local-infra: ## Install (if missing) and start PostgreSQL, Redis, Kafka, FerretDB, Mailpit under .local/
 	@bash $(STACK) up
@@ -37,5 +48,6 @@ test-only: ## Run every test against an already running native stack
 	$(CARGO) test --workspace --locked
 
 clean: ## Remove build output and the local stack's data (stops it first)
+	-@bash scripts/services.sh down
 	-@bash $(STACK) down
 	rm -rf .local target
