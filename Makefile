@@ -9,7 +9,7 @@ WITH_ENV := scripts/with-env.sh
 # Each service adds its own targets (run-<service>, ...) in mk/<service>.mk.
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help setup up down ps local-infra local-down local-status lint test test-only clean
+.PHONY: help setup up down ps local-infra local-down local-status lint test test-only smoke clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -42,10 +42,13 @@ lint: ## rustfmt check + clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: local-infra lint test-only ## Start the native stack, lint, run every test
+test: local-infra lint smoke test-only ## Start the native stack, lint, run every test
 
 test-only: ## Run every test against an already running native stack
 	$(CARGO) test --workspace --locked
+
+smoke: ## make up + make seed twice + register/login/me through the gateway (needs local-infra)
+	@bash scripts/smoke.sh
 
 clean: ## Remove build output and the local stack's data (stops it first)
 	-@bash scripts/services.sh down

@@ -38,7 +38,7 @@ up() {
       >>"$log_dir/$name.log" 2>&1 </dev/null &
     echo $! >"$run_dir/$name.pid"
     local deadline=$((SECONDS + 60))
-    until curl -fsS -o /dev/null "http://127.0.0.1:$port/health"; do
+    until curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; do
       if ! alive "$name" || ((SECONDS > deadline)); then
         log "$name did not come up; last log lines:"
         tail -n 20 "$log_dir/$name.log" >&2 || true
