@@ -9,6 +9,7 @@ pub mod health;
 pub mod jwt;
 pub mod kafka;
 pub mod outbox;
+pub mod retry;
 pub mod server;
 pub mod telemetry;
 pub mod time;

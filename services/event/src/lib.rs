@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use ticketflow_common::kafka::Producer;
-use ticketflow_common::server;
+use ticketflow_common::{retry, server};
 
 pub use config::Config;
 
@@ -25,7 +25,6 @@ use crate::app::AppState;
 use crate::messaging::Relay;
 use crate::store::Store;
 
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight publications.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
@@ -60,25 +59,12 @@ pub async fn run(
 
 /// Connects with retry and backoff (until `shutdown`), or `None` if shut down first.
 pub async fn connect_store(config: &Config, shutdown: &CancellationToken) -> Option<Store> {
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        let attempt = async {
-            let store = Store::connect(config.mongodb_url.expose(), &config.mongodb_db).await?;
-            store.ping().await?;
-            anyhow::Ok(store)
-        };
-        match attempt.await {
-            Ok(store) => return Some(store),
-            Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), retry_in = ?backoff, "MongoDB not reachable yet");
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
+    retry::until_ok("connecting to MongoDB", shutdown, || async {
+        let store = Store::connect(config.mongodb_url.expose(), &config.mongodb_db).await?;
+        store.ping().await?;
+        anyhow::Ok(store)
+    })
+    .await
 }
 
 async fn start_store(
@@ -100,21 +86,11 @@ async fn start_store(
 }
 
 async fn ensure_indexes(store: Store, shutdown: CancellationToken) {
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        match store.ensure_indexes().await {
-            Ok(()) => {
-                tracing::info!("MongoDB indexes ready");
-                return;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, retry_in = ?backoff, "creating indexes failed");
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
+    let created = retry::until_ok("creating MongoDB indexes", &shutdown, || async {
+        store.ensure_indexes().await.map_err(anyhow::Error::from)
+    })
+    .await;
+    if created.is_some() {
+        tracing::info!("MongoDB indexes ready");
     }
 }

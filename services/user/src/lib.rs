@@ -17,7 +17,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use ticketflow_common::kafka::Producer;
 use ticketflow_common::outbox::Relay;
-use ticketflow_common::server;
+use ticketflow_common::{retry, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -29,7 +29,6 @@ pub use seed::{seed_database, seed_users, SeedOutcome, SeedStatus};
 const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long shutdown waits for the outbox relay to finish its batch.
 const BACKGROUND_DRAIN: Duration = Duration::from_secs(5);
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
 
 /// Serves on `listener` until `shutdown` fires. HTTP (and `/health`) is up at once; the schema
 /// is applied in the background with retries, after which store-backed routes answer and the
@@ -73,19 +72,10 @@ pub async fn run(
 /// Applies the schema (retrying with backoff until it works or shutdown), marks the service
 /// ready, then runs the outbox relay until shutdown.
 async fn prepare(pool: PgPool, producer: Producer, state: AppState, shutdown: CancellationToken) {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match store::migrate(&pool).await {
-            Ok(()) => break,
-            Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), retry_in = ?delay, "database not ready");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
-            }
-        }
+    let migrated =
+        retry::until_ok("applying the schema", &shutdown, || store::migrate(&pool)).await;
+    if migrated.is_none() {
+        return;
     }
     state.mark_schema_ready();
     if let Err(err) = state.passwords.warm_up().await {
