@@ -208,7 +208,18 @@ apt_install() { # <packages...>
     APT_UPDATED=1
   fi
   log "apt-get install -y $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  # Packages like redis-server and postgresql start a system-wide server on our ports when
+  # installed; a policy-rc.d that says "no" keeps them stopped (Docker images ship one).
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    added_policy=1
+  fi
+  local rc=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 || rc=$?
+  if ((added_policy)); then as_root rm -f "$policy"; fi
+  ((rc == 0)) || die "apt-get install $* failed"
 }
 
 PG_BIN=""
