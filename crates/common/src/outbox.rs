@@ -103,6 +103,29 @@ pub async fn first_delivery(conn: &mut PgConnection, message_id: Uuid) -> anyhow
     Ok(inserted == 1)
 }
 
+/// Published rows and processed-message ids are kept this long (twice Kafka's 7-day
+/// retention, so a redelivered message is still recognised), then purged.
+const KEEP_FOR_DAYS: i32 = 14;
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes published outbox rows and processed-message ids older than `KEEP_FOR_DAYS`.
+pub async fn purge(pool: &PgPool) -> anyhow::Result<u64> {
+    let outbox =
+        sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)")
+            .bind(KEEP_FOR_DAYS)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    let processed = sqlx::query(
+        "DELETE FROM processed_messages WHERE processed_at < now() - make_interval(days => $1)",
+    )
+    .bind(KEEP_FOR_DAYS)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(outbox + processed)
+}
+
 #[derive(Clone)]
 pub struct Relay {
     pool: PgPool,
@@ -124,7 +147,14 @@ impl Relay {
     /// Publishes until `shutdown` fires. Errors are logged and retried, never fatal.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut listener = None;
+        let mut last_purge: Option<tokio::time::Instant> = None;
         loop {
+            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                last_purge = Some(tokio::time::Instant::now());
+                if let Err(err) = purge(&self.pool).await {
+                    tracing::warn!(error = format!("{err:#}"), "outbox purge failed");
+                }
+            }
             if listener.is_none() {
                 listener = self.listen().await;
             }

@@ -200,3 +200,46 @@ async fn first_delivery_is_recorded_once() -> anyhow::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn purge_drops_only_old_published_rows_and_ids() -> anyhow::Result<()> {
+    let pool = fresh_pg_pool().await?;
+    outbox::migrate(&pool).await?;
+    for (published, age_days) in [(true, 20), (true, 1), (false, 20)] {
+        sqlx::query(
+            "INSERT INTO outbox (topic, message_key, payload, created_at, published_at)
+             VALUES ('t', 'k', '', now() - make_interval(days => $1),
+                     CASE WHEN $2 THEN now() - make_interval(days => $1) END)",
+        )
+        .bind(age_days)
+        .bind(published)
+        .execute(&pool)
+        .await?;
+    }
+    for age_days in [20, 1] {
+        sqlx::query(
+            "INSERT INTO processed_messages (message_id, processed_at)
+             VALUES ($1, now() - make_interval(days => $2))",
+        )
+        .bind(uuid::Uuid::new_v4())
+        .bind(age_days)
+        .execute(&pool)
+        .await?;
+    }
+    assert_eq!(outbox::purge(&pool).await?, 2);
+    let left: Vec<(bool, i64)> = sqlx::query_as(
+        "SELECT published_at IS NOT NULL, count(*) FROM outbox GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await?;
+    assert_eq!(
+        left,
+        vec![(false, 1), (true, 1)],
+        "the unpublished row is never purged"
+    );
+    let ids: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_messages")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(ids, 1);
+    Ok(())
+}
