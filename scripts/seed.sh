@@ -12,12 +12,21 @@ catalogue="${SEED_CATALOGUE:-infra/seed/catalogue.json}"
 
 fail() { echo "seed: FAILED during $1" >&2; exit 1; }
 
-echo "==> demo users (user-service seed-users)"
-scripts/with-env.sh "$cargo" run -q -p ticketflow-user --bin user-service -- seed-users \
-  || fail "user seeding"
+# Natively by default. Against running containers (compose services user-service and
+# event-service, whose images carry the binaries and the built-in catalogue):
+#   SEED_COMPOSE=1 make seed
+if [ -n "${SEED_COMPOSE:-}" ]; then
+  user_seed=(docker compose exec -T user-service user-service seed-users)
+  event_seed=(docker compose exec -T event-service event-service seed)
+else
+  user_seed=(scripts/with-env.sh "$cargo" run -q -p ticketflow-user --bin user-service -- seed-users)
+  event_seed=(scripts/with-env.sh "$cargo" run -q -p ticketflow-event --bin event-service -- seed --file "$catalogue")
+fi
 
-echo "==> venues and events (event-service seed --file $catalogue)"
-scripts/with-env.sh "$cargo" run -q -p ticketflow-event --bin event-service -- seed --file "$catalogue" \
-  || fail "catalogue seeding"
+echo "==> demo users (user-service seed-users)"
+"${user_seed[@]}" || fail "user seeding"
+
+echo "==> venues and events (event-service seed)"
+"${event_seed[@]}" || fail "catalogue seeding"
 
 echo "==> seed complete: log in as test@ticketflow.dev / Test1234! or admin@ticketflow.dev / Admin1234!"
