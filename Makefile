@@ -52,5 +52,5 @@ smoke: ## make up + make seed twice + register/login/me through the gateway (nee
 
 clean: ## Remove build output and the local stack's data (stops it first)
 	-@bash scripts/services.sh down
-	-@bash $(STACK) down
-	rm -rf .local target
+	-@bash $(STACK) clean
+	rm -rf target
