@@ -166,6 +166,8 @@ async fn round_trip_carries_envelope_key_and_correlation_headers() -> anyhow::Re
 
 #[tokio::test]
 async fn poison_message_goes_to_dlt_and_the_partition_moves_on() -> anyhow::Result<()> {
+    // Installed first, so the runner's counters are recorded.
+    let metrics = ticketflow_common::telemetry::metrics_handle();
     let (topic, dlt) = test_topics().await?;
     let producer = Producer::new(&kafka_bootstrap()?)?;
     let dlt_watch = TopicWatcher::new(&[dlt.as_str()])?;
@@ -251,6 +253,37 @@ async fn poison_message_goes_to_dlt_and_the_partition_moves_on() -> anyhow::Resu
     assert!(dead[2]
         .header("x-dlt-error")
         .is_some_and(|e| e.contains("undecodable")));
+
+    // The counters behind /metrics saw the same thing.
+    let text = metrics.render();
+    let series = |name: &str, extra: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(name)
+                    && l.contains(&format!("topic=\"{topic}\""))
+                    && l.contains(extra)
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        series("kafka_messages_dead_lettered_total", "").as_deref(),
+        Some("3"),
+        "{text}"
+    );
+    assert_eq!(
+        series("kafka_messages_consumed_total", "outcome=\"handled\"").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        series("kafka_messages_consumed_total", "outcome=\"dead_lettered\"").as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        series("kafka_messages_produced_total", "").as_deref(),
+        Some("4"),
+        "four sent by the test"
+    );
     Ok(())
 }
 
