@@ -2,9 +2,10 @@
 //! is set, and the process-wide Prometheus recorder behind `/metrics`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -130,15 +131,34 @@ pub async fn track_http(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let response = next.run(request).await;
+    record_http(&method, path, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// Counts one request in `http_requests_total` / `http_request_duration_seconds`, labelled
+/// by method, `path` (a route pattern or another fixed name, never a raw path) and status.
+pub fn record_http(method: &Method, path: String, status: u16, elapsed: Duration) {
     let labels = [
-        ("method", method),
+        ("method", method_label(method).to_owned()),
         ("path", path),
-        ("status", response.status().as_u16().to_string()),
+        ("status", status.to_string()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
-    response
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+/// Standard methods by name; anything a client invents is `OTHER`, so labels stay bounded.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }

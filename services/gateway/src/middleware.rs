@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use ticketflow_common::ApiError;
+use ticketflow_common::{telemetry, ApiError};
 
 use crate::app::AppState;
 use crate::domain::client_ip::{client_ip, rate_limit_key};
@@ -41,6 +41,15 @@ impl Cors {
     }
 }
 
+/// An allowed origin is echoed back, with credentials.
+fn allow_origin(headers: &mut axum::http::HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+}
+
 /// CORS for the whole public router. A preflight (`OPTIONS` + `Origin` +
 /// `Access-Control-Request-Method`) is answered here with 204 and never forwarded; other
 /// responses get `Access-Control-Allow-Origin` (echoing an allowed origin), credentials and the
@@ -58,11 +67,7 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();
         if let Some(origin) = allowed {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
+            allow_origin(headers, origin);
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
                 HeaderValue::from_static(ALLOW_METHODS),
@@ -84,11 +89,7 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Some(origin) = allowed {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        allow_origin(headers, origin);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static(EXPOSE_HEADERS),
@@ -127,7 +128,7 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     next.run(request).await
 }
 
-/// Access log line, request count and latency by method, route (service name, `health`,
+/// Access log line, request count and latency by method, `path` label (service name, `health`,
 /// `health_ready`, `health_all` or `unmatched`) and status — label values are a fixed set, never raw paths.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -141,33 +142,18 @@ pub async fn track(request: Request, next: Next) -> Response {
             Target::NotFound | Target::BadPath => "unmatched",
         },
     };
-    let method = match *request.method() {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    };
+    let method = request.method().clone();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     // Access log: path without the query string (it may carry search terms or ids).
     tracing::info!(
-        method,
+        method = telemetry::method_label(&method),
         path = %path,
         status,
         latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route.to_owned()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    telemetry::record_http(&method, route.to_owned(), status, elapsed);
     response
 }
