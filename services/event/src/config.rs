@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use ticketflow_common::config::{self, ConfigError, Secret};
+use ticketflow_common::config::{self, ConfigError, Secret, Vars};
 
 /// The contract port of event-service.
 pub const DEFAULT_PORT: u16 = 3002;
 /// The contract database of event-service (`MONGODB_DB` overrides it).
 pub const DEFAULT_DB: &str = "ticketflow_events";
+/// An hour: a slower outbox relay would leave messages stranded for too long.
+const MAX_INTERVAL_MS: u64 = 3_600_000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -28,22 +30,25 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mongodb_url = config::required("MONGODB_URL")?;
+        Self::from_lookup(config::optional)
+    }
+
+    /// Builds the config from `lookup(name)`; errors name the variable.
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
+        let vars = Vars::new(lookup);
+        let mongodb_url = vars.required("MONGODB_URL")?;
         validate_mongodb_url(&mongodb_url)?;
-        let mongodb_db = config::optional("MONGODB_DB").unwrap_or_else(|| DEFAULT_DB.to_owned());
+        let mongodb_db = vars
+            .optional("MONGODB_DB")
+            .unwrap_or_else(|| DEFAULT_DB.to_owned());
         validate_db_name(&mongodb_db)?;
-        let relay_ms: u64 = config::parse_or("OUTBOX_POLL_MS", 1000)?;
-        let grace_ms: u64 = config::parse_or("OUTBOX_GRACE_MS", 5000)?;
-        if relay_ms == 0 {
-            return Err(ConfigError::new("OUTBOX_POLL_MS", "must be at least 1"));
-        }
         Ok(Self {
-            port: config::port(DEFAULT_PORT)?,
+            port: vars.parse_or("PORT", DEFAULT_PORT)?,
             mongodb_url: Secret::new(mongodb_url),
             mongodb_db,
-            kafka_bootstrap: config::required("KAFKA_BOOTSTRAP_SERVERS")?,
-            relay_interval: Duration::from_millis(relay_ms),
-            outbox_grace: Duration::from_millis(grace_ms),
+            kafka_bootstrap: vars.required("KAFKA_BOOTSTRAP_SERVERS")?,
+            relay_interval: vars.millis("OUTBOX_POLL_MS", 1000, MAX_INTERVAL_MS)?,
+            outbox_grace: Duration::from_millis(vars.parse_or("OUTBOX_GRACE_MS", 5000)?),
         })
     }
 
@@ -110,5 +115,55 @@ mod tests {
     fn debug_hides_the_url() {
         let config = Config::new("mongodb://user:hunter2@h", "db", "k:9092");
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    fn from(pairs: &'static [(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn reads_the_environment_with_contract_defaults() -> Result<(), ConfigError> {
+        let config = from(&[
+            ("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9093"),
+            ("OUTBOX_POLL_MS", "250"),
+        ])?;
+        assert_eq!(
+            (config.port, config.mongodb_db.as_str()),
+            (3002, DEFAULT_DB)
+        );
+        assert_eq!(config.relay_interval, Duration::from_millis(250));
+        assert_eq!(config.outbox_grace, Duration::from_millis(5000));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let var = |r: Result<Config, ConfigError>| r.err().map(|e| e.var);
+        assert_eq!(
+            var(from(&[("KAFKA_BOOTSTRAP_SERVERS", "k:1")])).as_deref(),
+            Some("MONGODB_URL")
+        );
+        let bad_url = &[
+            ("MONGODB_URL", "postgres://x"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "k:1"),
+        ];
+        assert_eq!(var(from(bad_url)).as_deref(), Some("MONGODB_URL"));
+        let zero_poll = &[
+            ("MONGODB_URL", "mongodb://h"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "k:1"),
+            ("OUTBOX_POLL_MS", "0"),
+        ];
+        assert_eq!(var(from(zero_poll)).as_deref(), Some("OUTBOX_POLL_MS"));
     }
 }
