@@ -9,16 +9,19 @@ WITH_ENV := scripts/with-env.sh
 # Each service adds its own targets (run-<service>, ...) in mk/<service>.mk.
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help setup up down ps local-infra local-down local-status lint test test-only smoke clean
+.PHONY: help deps setup up down ps local-infra local-down local-status lint test test-only smoke clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
 
+deps: ## Install the Debian packages the build and the local stack need (quiet when present)
+	@bash scripts/system-deps.sh
+
 setup: ## Copy .env.example to .env if .env is missing
 	@if [ -f .env ]; then echo ".env exists, left as is"; else cp .env.example .env && echo "created .env from .env.example"; fi
 
-up: local-infra ## Run everything natively: the local stack plus every service (gateway on :3000)
+up: deps local-infra ## Run everything natively: the local stack plus every service (gateway on :3000)
 	@bash scripts/services.sh up
 
 down: ## Stop the services and the local stack
@@ -29,7 +32,7 @@ ps: ## Show which services and stack processes run
 	@bash scripts/services.sh status
 	@bash $(STACK) status || true
 
-local-infra: ## Install (if missing) and start PostgreSQL, Redis, Kafka, FerretDB, Mailpit under .local/
+local-infra: deps ## Install (if missing) and start PostgreSQL, Redis, Kafka, FerretDB, Mailpit under .local/
 	@bash $(STACK) up
 
 local-down: ## Stop every process local-infra started (data stays in .local/)
@@ -38,11 +41,11 @@ local-down: ## Stop every process local-infra started (data stays in .local/)
 local-status: ## Show which local infrastructure processes are up
 	@bash $(STACK) status
 
-lint: ## rustfmt check + clippy with warnings as errors
+lint: deps ## rustfmt check + clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: local-infra lint smoke test-only ## Start the native stack, lint, run every test
+test: deps local-infra lint smoke test-only ## Start the native stack, lint, run every test
 
 test-only: ## Run every test against an already running native stack
 	$(CARGO) test --workspace --locked
