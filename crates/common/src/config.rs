@@ -88,18 +88,10 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    /// `JWT_SECRET`: HS256 key, UTF-8 bytes, at least 32 of them.
+    /// `JWT_SECRET`: HS256 key, UTF-8 bytes, at least 32 of them, and not a placeholder.
     pub fn jwt_secret(&self) -> Result<Secret, ConfigError> {
         let secret = self.required("JWT_SECRET")?;
-        if secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError::new(
-                "JWT_SECRET",
-                format!(
-                    "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
-                    secret.len()
-                ),
-            ));
-        }
+        check_jwt_secret(&secret)?;
         Ok(Secret::new(secret))
     }
 
@@ -162,9 +154,45 @@ impl fmt::Display for Secret {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// Placeholder secrets are published (in `.env.example` and docs): anyone could mint an ADMIN
+/// token with them, so a value carrying this marker is refused. The local stack writes a random
+/// secret to `.env.local`; compose and k8s take theirs from `.env` / a Secret.
+pub const PLACEHOLDER_MARKER: &str = "change-me";
+
+/// The rules every `JWT_SECRET` must pass, wherever it was read from.
+pub fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(ConfigError::new(
+            "JWT_SECRET",
+            format!(
+                "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
+                secret.len()
+            ),
+        ));
+    }
+    if secret.to_ascii_lowercase().contains(PLACEHOLDER_MARKER) {
+        return Err(ConfigError::new(
+            "JWT_SECRET",
+            "is the published placeholder; set a random secret (e.g. `openssl rand -hex 32`)",
+        ));
+    }
+    Ok(())
+}
+
 /// `JWT_SECRET` from the process environment.
 pub fn jwt_secret() -> Result<Secret, ConfigError> {
     env().jwt_secret()
+}
+
+/// `BIND_ADDR` (127.0.0.1): the interface a service listens on. Loopback by default, so a
+/// native run is never reachable from the network; containers set `0.0.0.0`.
+pub fn bind_ip() -> Result<std::net::IpAddr, ConfigError> {
+    env().parse_or("BIND_ADDR", std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// `METRICS_BIND_ADDR` (127.0.0.1): where internal listeners (`/metrics`) listen.
+pub fn metrics_bind_ip() -> Result<std::net::IpAddr, ConfigError> {
+    env().parse_or("METRICS_BIND_ADDR", std::net::IpAddr::from([127, 0, 0, 1]))
 }
 
 /// `PORT`, defaulting to the service's contract port.
@@ -226,6 +254,20 @@ mod tests {
         assert!(problem(short.jwt_secret()).contains("at least 32 bytes (got 31)"));
         let ok = vars(&[("JWT_SECRET", "01234567890123456789012345678901")]);
         assert_eq!(ok.jwt_secret().ok().map(|s| s.expose().len()), Some(32));
+    }
+
+    #[test]
+    fn placeholder_jwt_secret_is_refused() {
+        // The value shipped in .env.example, which every default install would otherwise share.
+        let example = include_str!("../../../.env.example")
+            .lines()
+            .find_map(|line| line.strip_prefix("JWT_SECRET="))
+            .unwrap_or_default();
+        assert!(example.len() >= MIN_JWT_SECRET_BYTES, "{example:?}");
+        let shipped = Vars::new(move |name| (name == "JWT_SECRET").then(|| example.to_owned()));
+        assert!(problem(shipped.jwt_secret()).contains("placeholder"));
+        let shouting = vars(&[("JWT_SECRET", "CHANGE-ME-0123456789012345678901234567")]);
+        assert!(problem(shouting.jwt_secret()).contains("placeholder"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::{uri::Scheme, Uri};
-use ticketflow_common::config::{self as common, ConfigError, Secret, Vars, MIN_JWT_SECRET_BYTES};
+use ticketflow_common::config::{self as common, ConfigError, Secret, Vars};
 
 /// The contract port of the gateway.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -216,7 +216,7 @@ impl Upstreams {
 pub struct Config {
     /// `PORT` (3000). `run` serves on the listener it is given; `main` binds this port.
     pub port: u16,
-    /// `METRICS_PORT` (9100): internal listener serving only `GET /metrics` on 0.0.0.0.
+    /// `METRICS_PORT` (9100): internal listener serving only `GET /metrics`, on `METRICS_BIND_ADDR` (127.0.0.1).
     /// `METRICS_PORT=0` (and `None` here) turns it off.
     pub metrics_port: Option<u16>,
     /// `JWT_SECRET`: HS256 key, at least 32 bytes.
@@ -325,12 +325,7 @@ impl Config {
 
     /// Checks what `for_test`/hand-built configs could get wrong (`run` calls it).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.jwt_secret.expose().len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError::new(
-                "JWT_SECRET",
-                format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
-            ));
-        }
+        common::check_jwt_secret(self.jwt_secret.expose())?;
         if self.rate_limit_window.is_zero() {
             return Err(ConfigError::new(
                 "RATE_LIMIT_WINDOW_MS",
