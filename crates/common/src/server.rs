@@ -94,8 +94,9 @@ pub fn shutdown_token() -> CancellationToken {
     token
 }
 
+/// Listens on `BIND_ADDR` (loopback unless configured) and `port`.
 pub async fn bind(port: u16) -> anyhow::Result<TcpListener> {
-    let addr = SocketAddr::from(([0, 0, 0, 0], port));
+    let addr = SocketAddr::new(crate::config::bind_ip()?, port);
     TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))

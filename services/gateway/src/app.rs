@@ -128,7 +128,7 @@ pub async fn run(
     if let Some(port) = config.metrics_port {
         // Install the recorder before the first request is counted.
         telemetry::metrics_handle();
-        let addr = SocketAddr::from(([0, 0, 0, 0], port));
+        let addr = SocketAddr::new(ticketflow_common::config::metrics_bind_ip()?, port);
         let metrics_listener = TcpListener::bind(addr).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {addr} (METRICS_PORT): {e}; set METRICS_PORT to a free port, or 0 to disable it"
