@@ -118,15 +118,30 @@ async fn ensure(
             Err(CreateError::Other(err)) => return Err(err),
         }
     }
-    if account.role == Role::Admin {
-        if let Some(user) = users::promote_to_admin(pool, account.email).await? {
-            return Ok(outcome(&user, SeedStatus::Promoted));
-        }
-    }
     let user = users::find_by_email(pool, account.email)
         .await?
         .with_context(|| format!("{} vanished while seeding", account.email))?;
-    Ok(outcome(&user, SeedStatus::Unchanged))
+    if user.role == account.role || account.role != Role::Admin {
+        return Ok(outcome(&user, SeedStatus::Unchanged));
+    }
+    // Someone may have registered the demo address first. Only the demo password proves the
+    // account is the demo one; anything else would hand ADMIN to whoever got there first.
+    if !passwords
+        .verify(&Secret::new(account.password), &user.password_hash)
+        .await?
+    {
+        anyhow::bail!(
+            "{} already exists as a {} account with a password that is not the demo one: \
+             refusing to make it ADMIN (someone else registered it; remove that account, \
+             then seed again)",
+            account.email,
+            user.role.as_str()
+        );
+    }
+    let promoted = users::promote_to_admin(pool, account.email)
+        .await?
+        .unwrap_or(user);
+    Ok(outcome(&promoted, SeedStatus::Promoted))
 }
 
 /// Connects to `database_url` (retrying for up to `wait` while PostgreSQL starts) and seeds.

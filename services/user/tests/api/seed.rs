@@ -74,28 +74,58 @@ async fn seeding_twice_creates_once_and_demo_logins_work() -> anyhow::Result<()>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn existing_accounts_keep_their_id_and_admin_is_promoted() -> anyhow::Result<()> {
+async fn seeding_never_promotes_an_account_it_cannot_prove_is_the_demo_one() -> anyhow::Result<()> {
     let app = crate::helpers::spawn_app().await?;
-    // Someone registered both demo addresses over HTTP first: both are plain users.
+    // An attacker registered the admin demo address first, with a password of their own.
     let test = app
         .register_ok("Test@TicketFlow.dev", "their-own-password")
         .await?;
-    let admin = app
-        .register_ok("admin@ticketflow.dev", "another-password")
+    let squatter = app
+        .register_ok("admin@ticketflow.dev", "attacker-password")
         .await?;
-    assert_eq!(admin["user"]["role"], "USER", "HTTP never creates an admin");
+    assert_eq!(
+        squatter["user"]["role"], "USER",
+        "HTTP never creates an admin"
+    );
+
+    let refused = seed_users(&app.pool).await;
+    let message = refused.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(message.contains("refusing to make it ADMIN"), "{message:?}");
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE email = $1")
+        .bind("admin@ticketflow.dev")
+        .fetch_one(&app.pool)
+        .await?;
+    assert_eq!(role, "USER", "the squatter stays a plain user");
+    let (status, body) = app
+        .login("admin@ticketflow.dev", "attacker-password")
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "USER");
+    // Existing non-admin demo accounts keep their id and password either way.
+    let (status, body) = app
+        .login("test@ticketflow.dev", "their-own-password")
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["id"], test["user"]["id"]);
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_the_demo_password_is_promoted_and_keeps_its_id() -> anyhow::Result<()> {
+    let app = crate::helpers::spawn_app().await?;
+    // Registered over HTTP with the demo credentials: provably the demo account.
+    let admin = app
+        .register_ok("admin@ticketflow.dev", "Admin1234!")
+        .await?;
+    assert_eq!(admin["user"]["role"], "USER");
 
     let outcomes = seed_users(&app.pool).await?;
     assert_eq!(
         summary(&outcomes),
         [
-            ("test@ticketflow.dev", Role::User, SeedStatus::Unchanged),
+            ("test@ticketflow.dev", Role::User, SeedStatus::Created),
             ("admin@ticketflow.dev", Role::Admin, SeedStatus::Promoted),
         ]
-    );
-    assert_eq!(
-        outcomes[0].id.to_string(),
-        test["user"]["id"].as_str().unwrap_or_default()
     );
     assert_eq!(
         outcomes[1].id.to_string(),
@@ -104,14 +134,10 @@ async fn existing_accounts_keep_their_id_and_admin_is_promoted() -> anyhow::Resu
     let again = seed_users(&app.pool).await?;
     assert_eq!(again[1].status, SeedStatus::Unchanged);
     assert_eq!(again[1].role, Role::Admin);
-
-    // The promoted account signs in with its own password and now gets ADMIN tokens.
-    let (status, body) = app
-        .login("admin@ticketflow.dev", "another-password")
-        .await?;
+    let (status, body) = app.login("admin@ticketflow.dev", "Admin1234!").await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["role"], "ADMIN");
-    // No extra user.registered for accounts that already existed.
+    // One user.registered per account created (HTTP's and the seed's), none for promotion.
     let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
         .fetch_one(&app.pool)
         .await?;
