@@ -1,11 +1,13 @@
 //! Fixed-window rate limiter, in memory, bounded.
 //!
 //! Each client key gets `max` requests per `window`, the window starting at its first request.
-//! Expired entries are swept at most once per window (and before refusing to track a new
-//! client), and no more than `capacity` clients are tracked at once: beyond that, new clients
-//! pass untracked (fail open) rather than memory growing without bound.
+//! At most `capacity` clients are tracked. Windows are kept in the order they started, so
+//! expired ones are dropped from the front a few at a time (amortised O(1) per request, no
+//! sweep over every client under the lock), and a new client past the capacity evicts the
+//! oldest window: a flood of new addresses costs old clients their count, never lets anyone
+//! through untracked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -38,10 +40,35 @@ struct Window {
     count: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Inner {
     clients: HashMap<IpAddr, Window>,
-    last_sweep: Instant,
+    /// `(key, started)` of every window in start order; an entry whose key has since started
+    /// a newer window is stale and skipped.
+    order: VecDeque<(IpAddr, Instant)>,
+}
+
+impl Inner {
+    /// Removes the window `order`'s front names, if it is still that key's current one.
+    fn pop_oldest(&mut self) -> Option<bool> {
+        let (key, started) = self.order.pop_front()?;
+        let current = self.clients.get(&key).is_some_and(|w| w.started == started);
+        if current {
+            self.clients.remove(&key);
+        }
+        Some(current)
+    }
+
+    fn start(&mut self, key: IpAddr, now: Instant) {
+        self.clients.insert(
+            key,
+            Window {
+                started: now,
+                count: 1,
+            },
+        );
+        self.order.push_back((key, now));
+    }
 }
 
 #[derive(Debug)]
@@ -59,10 +86,7 @@ impl RateLimiter {
             max: max.max(1),
             window,
             capacity: capacity.max(1),
-            inner: Mutex::new(Inner {
-                clients: HashMap::new(),
-                last_sweep: Instant::now(),
-            }),
+            inner: Mutex::new(Inner::default()),
         }
     }
 
@@ -72,17 +96,19 @@ impl RateLimiter {
             .inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if now.saturating_duration_since(inner.last_sweep) >= self.window {
-            self.sweep(&mut inner, now);
-        }
         let window = self.window;
+        // Expired windows leave from the front; each is popped once, so this is amortised.
+        while inner
+            .order
+            .front()
+            .is_some_and(|(_, started)| now.saturating_duration_since(*started) >= window)
+        {
+            inner.pop_oldest();
+        }
         if let Some(entry) = inner.clients.get_mut(&key) {
             let elapsed = now.saturating_duration_since(entry.started);
             if elapsed >= window {
-                *entry = Window {
-                    started: now,
-                    count: 1,
-                };
+                inner.start(key, now);
                 return Decision::Allow;
             }
             if entry.count >= self.max {
@@ -93,29 +119,15 @@ impl RateLimiter {
             entry.count += 1;
             return Decision::Allow;
         }
-        if inner.clients.len() >= self.capacity {
-            self.sweep(&mut inner, now);
-            if inner.clients.len() >= self.capacity {
-                metrics::counter!("gateway_rate_limit_untracked_total").increment(1);
-                return Decision::Allow;
+        while inner.clients.len() >= self.capacity {
+            match inner.pop_oldest() {
+                Some(true) => metrics::counter!("gateway_rate_limit_evicted_total").increment(1),
+                Some(false) => {}
+                None => break,
             }
         }
-        inner.clients.insert(
-            key,
-            Window {
-                started: now,
-                count: 1,
-            },
-        );
+        inner.start(key, now);
         Decision::Allow
-    }
-
-    fn sweep(&self, inner: &mut Inner, now: Instant) {
-        let window = self.window;
-        inner
-            .clients
-            .retain(|_, w| now.saturating_duration_since(w.started) < window);
-        inner.last_sweep = now;
     }
 
     /// Clients currently tracked.
@@ -178,9 +190,44 @@ mod tests {
             assert_eq!(limiter.check(ip(n), t0), Decision::Allow);
         }
         assert_eq!(limiter.tracked(), 5);
-        // After the window every old entry is swept away.
+        // After the window every old entry is dropped.
         let later = t0 + window;
         assert_eq!(limiter.check(ip(1000), later), Decision::Allow);
         assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn at_capacity_new_clients_are_still_limited_never_waved_through() {
+        let window = Duration::from_secs(60);
+        let limiter = RateLimiter::new(2, window, 3);
+        let t0 = Instant::now();
+        // Fill the table with other clients, as an address flood would.
+        for n in 0..3 {
+            assert_eq!(limiter.check(ip(n), t0), Decision::Allow);
+        }
+        // A new client past the capacity is tracked (the oldest is evicted) and limited.
+        let attacker = ip(99);
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(limiter.check(attacker, t1), Decision::Allow);
+        assert_eq!(limiter.check(attacker, t1), Decision::Allow);
+        assert!(matches!(limiter.check(attacker, t1), Decision::Deny { .. }));
+        assert_eq!(limiter.tracked(), 3);
+        // The newest clients kept their counts; only the oldest (ip 0) was evicted.
+        assert_eq!(limiter.check(ip(2), t1), Decision::Allow);
+        assert!(matches!(limiter.check(ip(2), t1), Decision::Deny { .. }));
+    }
+
+    #[test]
+    fn a_restarted_window_is_not_evicted_by_its_stale_entry() {
+        let window = Duration::from_millis(100);
+        let limiter = RateLimiter::new(1, window, 2);
+        let t0 = Instant::now();
+        assert_eq!(limiter.check(ip(1), t0), Decision::Allow);
+        let t1 = t0 + window;
+        // ip 1 starts a new window; its old queue entry is stale.
+        assert_eq!(limiter.check(ip(1), t1), Decision::Allow);
+        assert_eq!(limiter.check(ip(2), t1), Decision::Allow);
+        assert_eq!(limiter.tracked(), 2);
+        assert!(matches!(limiter.check(ip(1), t1), Decision::Deny { .. }));
     }
 }
