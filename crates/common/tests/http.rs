@@ -314,3 +314,92 @@ async fn metrics_count_requests_by_matched_path() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Serves `app()` on a loopback port with `limits`; the token stops it.
+async fn serve_limited(
+    limits: server::ServeLimits,
+) -> anyhow::Result<(std::net::SocketAddr, tokio_util::sync::CancellationToken)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(server::serve_with(listener, app(), stop.clone(), limits));
+    Ok((addr, stop))
+}
+
+/// Reads until the peer closes (Ok(bytes)) or `limit` passes (Err).
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the connection was still open after {limit:?}"))?;
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn unfinished_headers_are_cut_off() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    assert!(
+        server::ServeLimits::default().header_read_timeout <= std::time::Duration::from_secs(30)
+    );
+    let limits = server::ServeLimits {
+        header_read_timeout: std::time::Duration::from_millis(300),
+        ..server::ServeLimits::default()
+    };
+    let (addr, stop) = serve_limited(limits).await?;
+    let mut slow = tokio::net::TcpStream::connect(addr).await?;
+    slow.write_all(b"GET /maybe HTTP/1.1\r\nHost: x").await?;
+    read_until_closed(&mut slow, std::time::Duration::from_secs(5)).await?;
+    stop.cancel();
+    Ok(())
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_a_new_client_is_refused_fast() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let limits = server::ServeLimits {
+        max_connections: 3,
+        ..server::ServeLimits::default()
+    };
+    let (addr, stop) = serve_limited(limits).await?;
+    // Three idle connections take every slot.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(b"GET /maybe HTTP/1.1\r\n").await?;
+        idle.push(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut fresh = tokio::net::TcpStream::connect(addr).await?;
+    let _ = fresh
+        .write_all(b"GET /maybe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    // Refused (closed with no answer) within a second: never left hanging.
+    let answer = read_until_closed(&mut fresh, std::time::Duration::from_secs(1)).await?;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    // A slot freed is a slot served.
+    drop(idle.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut next = tokio::net::TcpStream::connect(addr).await?;
+    next.write_all(b"GET /maybe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await?;
+    let answer = read_until_closed(&mut next, std::time::Duration::from_secs(5)).await?;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    stop.cancel();
+    Ok(())
+}
