@@ -27,7 +27,8 @@ command -v apt-get >/dev/null 2>&1 || {
 as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
 
 echo "[deps] installing ${missing[*]}" >&2
-as_root apt-get update -qq >&2
+log=$(mktemp "${TMPDIR:-/tmp}/ticketflow-apt.XXXXXX")
+as_root apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 # Installing postgresql / redis-server would start system-wide servers on our ports; a
 # policy-rc.d that says "no" keeps them stopped (the local stack runs its own).
 policy=/usr/sbin/policy-rc.d added=0
@@ -38,6 +39,12 @@ if [[ ! -e $policy ]]; then
 fi
 rc=0
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  "${missing[@]}" >&2 || rc=$?
+  "${missing[@]}" >>"$log" 2>&1 || rc=$?
 ((added)) && as_root rm -f "$policy"
-exit "$rc"
+if ((rc != 0)); then
+  tail -n 40 "$log" >&2
+  echo "[deps] apt-get install failed (full log: $log)" >&2
+  exit "$rc"
+fi
+rm -f "$log"
+echo "[deps] installed" >&2

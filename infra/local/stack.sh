@@ -51,16 +51,6 @@ die() {
 }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-as_root() {
-  if ((EUID == 0)); then
-    "$@"
-  elif have sudo; then
-    sudo "$@"
-  else
-    die "need root (or sudo) to run: $*"
-  fi
-}
-
 # Print the tail of a log file (for startup failures).
 show_log() { # <file> [lines]
   local f=$1 n=${2:-40}
