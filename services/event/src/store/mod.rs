@@ -287,18 +287,30 @@ impl Store {
             let page = self.page(filter, 1, skip, limit, total).await?;
             return Ok((page, total));
         }
+        let total = self
+            .events
+            .count_documents(with_date(base.clone(), date_range(None, None, to)))
+            .await?;
         let now = bson_time(&now);
         let upcoming = with_date(base.clone(), date_range(Some(now), None, to));
         let past = with_date(base, date_range(None, Some(now), to));
-        let n_upcoming = self.events.count_documents(upcoming.clone()).await?;
-        let n_past = self.events.count_documents(past.clone()).await?;
-        let mut page = self.page(upcoming, 1, skip, limit, n_upcoming).await?;
+        let mut page = self.page(upcoming.clone(), 1, skip, limit, total).await?;
         let rest = limit.saturating_sub(page.len() as u64);
-        let past_skip = skip.saturating_sub(n_upcoming);
         if rest > 0 {
-            page.extend(self.page(past, -1, past_skip, rest, n_past).await?);
+            // A short, non-empty upcoming page ends the upcoming events, so their number is
+            // known; only a page past all of them (deep paging) needs a second count.
+            let n_upcoming = if page.is_empty() && skip > 0 {
+                self.events.count_documents(upcoming).await?
+            } else {
+                skip + page.len() as u64
+            };
+            let past_skip = skip.saturating_sub(n_upcoming);
+            page.extend(
+                self.page(past, -1, past_skip, rest, total - n_upcoming.min(total))
+                    .await?,
+            );
         }
-        Ok((page, n_upcoming + n_past))
+        Ok((page, total))
     }
 
     async fn page(
