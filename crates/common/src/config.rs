@@ -90,8 +90,18 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 
     /// `JWT_SECRET`: HS256 key, UTF-8 bytes, at least 32 of them, and not a placeholder.
     pub fn jwt_secret(&self) -> Result<Secret, ConfigError> {
-        let secret = self.required("JWT_SECRET")?;
-        check_jwt_secret(&secret)?;
+        self.secret("JWT_SECRET")
+    }
+
+    /// `INTERNAL_SECRET`: the key the gateway signs forwarded identities with; same rules.
+    pub fn identity_key(&self) -> Result<crate::auth::IdentityKey, ConfigError> {
+        self.secret(INTERNAL_SECRET)
+            .map(crate::auth::IdentityKey::new)
+    }
+
+    fn secret(&self, var: &str) -> Result<Secret, ConfigError> {
+        let secret = self.required(var)?;
+        check_secret(var, &secret)?;
         Ok(Secret::new(secret))
     }
 
@@ -153,17 +163,18 @@ impl fmt::Display for Secret {
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+pub const INTERNAL_SECRET: &str = "INTERNAL_SECRET";
 
 /// Placeholder secrets are published (in `.env.example` and docs): anyone could mint an ADMIN
 /// token with them, so a value carrying this marker is refused. The local stack writes a random
 /// secret to `.env.local`; compose and k8s take theirs from `.env` / a Secret.
 pub const PLACEHOLDER_MARKER: &str = "change-me";
 
-/// The rules every `JWT_SECRET` must pass, wherever it was read from.
-pub fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
+/// The rules every key (`JWT_SECRET`, `INTERNAL_SECRET`) must pass, wherever it was read from.
+pub fn check_secret(var: &str, secret: &str) -> Result<(), ConfigError> {
     if secret.len() < MIN_JWT_SECRET_BYTES {
         return Err(ConfigError::new(
-            "JWT_SECRET",
+            var,
             format!(
                 "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
                 secret.len()
@@ -172,7 +183,7 @@ pub fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
     }
     if secret.to_ascii_lowercase().contains(PLACEHOLDER_MARKER) {
         return Err(ConfigError::new(
-            "JWT_SECRET",
+            var,
             "is the published placeholder; set a random secret (e.g. `openssl rand -hex 32`)",
         ));
     }
@@ -268,6 +279,21 @@ mod tests {
         assert!(problem(shipped.jwt_secret()).contains("placeholder"));
         let shouting = vars(&[("JWT_SECRET", "CHANGE-ME-0123456789012345678901234567")]);
         assert!(problem(shouting.jwt_secret()).contains("placeholder"));
+    }
+
+    #[test]
+    fn placeholder_internal_secret_is_refused() {
+        let example = include_str!("../../../.env.example")
+            .lines()
+            .find_map(|line| line.strip_prefix("INTERNAL_SECRET="))
+            .unwrap_or_default();
+        assert!(example.len() >= MIN_JWT_SECRET_BYTES, "{example:?}");
+        let shipped = Vars::new(move |name| (name == INTERNAL_SECRET).then(|| example.to_owned()));
+        assert!(problem(shipped.identity_key())
+            .contains("INTERNAL_SECRET is the published placeholder"));
+        assert!(problem(vars(&[]).identity_key()).contains("INTERNAL_SECRET is required"));
+        let short = vars(&[("INTERNAL_SECRET", "too-short")]);
+        assert!(problem(short.identity_key()).contains("at least 32 bytes"));
     }
 
     #[test]

@@ -97,20 +97,29 @@ impl Health {
 
     /// `/health` and `/health/ready`; services add their own aliases (e.g. `/api/users/health`).
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        let live = self.clone();
-        Router::new()
-            .route("/health", get(move || async move { Json(live.liveness()) }))
-            .route(
-                "/health/ready",
-                get(move || async move {
-                    let (up, body) = self.readiness().await;
-                    let status = if up {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    (status, Json(body)).into_response()
-                }),
-            )
+        self.clone()
+            .liveness_router()
+            .merge(self.readiness_router())
+    }
+
+    /// `/health` alone: liveness, for a public listener.
+    pub fn liveness_router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        Router::new().route("/health", get(move || async move { Json(self.liveness()) }))
+    }
+
+    /// `/health/ready` alone: readiness names dependencies, so it belongs on an internal one.
+    pub fn readiness_router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        Router::new().route(
+            "/health/ready",
+            get(move || async move {
+                let (up, body) = self.readiness().await;
+                let status = if up {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                (status, Json(body)).into_response()
+            }),
+        )
     }
 }

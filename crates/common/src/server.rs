@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::{middleware, Extension, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::auth::IdentityKey;
 use crate::error::ApiError;
 use crate::{context, telemetry};
 
@@ -31,8 +32,9 @@ pub async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Wraps a service's routes: `/metrics`, envelope 404/405, metrics, body limit, request context.
-pub fn finish(routes: Router) -> Router {
+/// Wraps a service's routes: `/metrics`, envelope 404/405, metrics, body limit, request context,
+/// and the key that identity headers are verified with (see [`crate::auth`]).
+pub fn finish(routes: Router, identity: IdentityKey) -> Router {
     // Installed before the first request so no count is lost.
     telemetry::metrics_handle();
     routes
@@ -40,6 +42,7 @@ pub fn finish(routes: Router) -> Router {
         .route_layer(middleware::from_fn(telemetry::track_http))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(identity))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,

@@ -7,6 +7,8 @@ use axum::Router;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::Value;
+use ticketflow_common::auth::IdentityKey;
+use ticketflow_common::config::Secret;
 use ticketflow_common::health::Health;
 use ticketflow_common::{server, AdminUser, ApiError, ApiJson, AuthUser, OptionalUser};
 use tower::ServiceExt;
@@ -16,6 +18,12 @@ use tower::ServiceExt;
 struct Signup {
     email: String,
     age: u32,
+}
+
+const KEY: &str = "test-internal-secret-0123456789abcdef";
+
+fn key() -> IdentityKey {
+    IdentityKey::new(Secret::new(KEY))
 }
 
 fn app() -> Router {
@@ -44,6 +52,7 @@ fn app() -> Router {
                     )))
                 }),
             ),
+        key(),
     )
 }
 
@@ -198,12 +207,59 @@ async fn bodies_over_one_mebibyte_are_rejected() -> anyhow::Result<()> {
 
 const USER_ID: &str = "6f1c1a9e-3b7e-4f57-9d42-1a2b3c4d5e6f";
 
-fn as_user(uri: &str, role: &str) -> anyhow::Result<Request<Body>> {
+/// A request as the gateway forwards it: identity headers signed with `signer`.
+fn signed(uri: &str, id: &str, role: &str, signer: &IdentityKey) -> anyhow::Result<Request<Body>> {
+    let now = chrono::Utc::now().timestamp();
+    let proof = signer.prove(id, "ann@example.com", role, "req-1", now);
     Ok(Request::get(uri)
-        .header("x-user-id", USER_ID)
+        .header("x-request-id", "req-1")
+        .header("x-user-id", id)
         .header("x-user-email", "ann@example.com")
         .header("x-user-role", role)
+        .header("x-user-proof", proof)
         .body(Body::empty())?)
+}
+
+fn as_user(uri: &str, role: &str) -> anyhow::Result<Request<Body>> {
+    signed(uri, USER_ID, role, &key())
+}
+
+#[tokio::test]
+async fn identity_without_the_gateways_proof_is_refused() -> anyhow::Result<()> {
+    // What anyone who can reach a service could send: the right headers, no valid proof.
+    let forged = || {
+        Request::get("/admin")
+            .header("x-user-id", USER_ID)
+            .header("x-user-email", "ann@example.com")
+            .header("x-user-role", "ADMIN")
+    };
+    let bare = call(forged().body(Body::empty())?).await?;
+    assert_envelope(&bare, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    let junk = call(
+        forged()
+            .header("x-user-proof", "v1.1.abcd")
+            .body(Body::empty())?,
+    )
+    .await?;
+    assert_envelope(&junk, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    let other_key = IdentityKey::new(Secret::new("another-secret-0123456789abcdefghij"));
+    let wrong_key = call(signed("/admin", USER_ID, "ADMIN", &other_key)?).await?;
+    assert_envelope(&wrong_key, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    // A proof for USER does not make the same caller ADMIN.
+    let mut upgraded = as_user("/admin", "USER")?;
+    upgraded
+        .headers_mut()
+        .insert("x-user-role", "ADMIN".parse()?);
+    assert_envelope(
+        &call(upgraded).await?,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
+    // Optional identity: a forged one counts as anonymous.
+    let mut maybe = forged().body(Body::empty())?;
+    *maybe.uri_mut() = "/maybe".parse()?;
+    assert_eq!(call(maybe).await?.text, "anonymous");
+    Ok(())
 }
 
 #[tokio::test]
@@ -211,11 +267,7 @@ async fn auth_user_requires_identity() -> anyhow::Result<()> {
     let reply = call(Request::get("/me").body(Body::empty())?).await?;
     assert_envelope(&reply, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 
-    let bad_id = Request::get("/me")
-        .header("x-user-id", "not-a-uuid")
-        .header("x-user-email", "ann@example.com")
-        .header("x-user-role", "USER")
-        .body(Body::empty())?;
+    let bad_id = signed("/me", "not-a-uuid", "USER", &key())?;
     assert_envelope(
         &call(bad_id).await?,
         StatusCode::UNAUTHORIZED,
@@ -267,7 +319,7 @@ async fn readiness_reports_each_dependency() -> anyhow::Result<()> {
     let health = Health::new("test-service")
         .postgres(pool)
         .check("broken", || async { anyhow::bail!("nope") });
-    let app: Router = server::finish(health.router());
+    let app: Router = server::finish(health.router(), key());
 
     let live = app
         .clone()

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
 use ticketflow_common::kafka::topics;
 use ticketflow_gateway::config::{Service, Upstreams};
@@ -26,6 +27,11 @@ impl Drop for Stack {
     }
 }
 
+/// The gateway and user-service share it, as they share `INTERNAL_SECRET` in a deployment.
+fn identity_key() -> IdentityKey {
+    IdentityKey::new(Secret::new("e2e-internal-secret-0123456789abcdefghij"))
+}
+
 async fn start() -> anyhow::Result<Stack> {
     let shutdown = CancellationToken::new();
     let user_port = free_port()?;
@@ -35,6 +41,7 @@ async fn start() -> anyhow::Result<Stack> {
         db_max_connections: 10,
         kafka_bootstrap: ticketflow_testkit::kafka_bootstrap()?,
         jwt_secret: Secret::new(JWT_SECRET),
+        identity_key: identity_key(),
         jwt_expiration_ms: 604_800_000,
         password_cost: ticketflow_user::password::PasswordCost::TEST_ONLY_MINIMAL,
     };
@@ -49,7 +56,8 @@ async fn start() -> anyhow::Result<Stack> {
     let nowhere = format!("http://127.0.0.1:{}", free_port()?);
     let upstreams =
         Upstreams::all(&nowhere)?.with(Service::User, &format!("http://127.0.0.1:{user_port}"))?;
-    let gateway_config = ticketflow_gateway::Config::for_test(JWT_SECRET, upstreams);
+    let gateway_config =
+        ticketflow_gateway::Config::for_test(JWT_SECRET, identity_key(), upstreams);
     let gateway_port = free_port()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", gateway_port)).await?;
     tokio::spawn(ticketflow_gateway::run(

@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::routing::get;
 use axum::Router;
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::health::Health;
 use ticketflow_common::kafka::Producer;
 use ticketflow_common::{server, ApiError, ApiResult};
@@ -21,16 +22,18 @@ struct Inner {
     /// Set once MongoDB answered; until then requests needing it get `503`.
     store: OnceLock<Store>,
     producer: Producer,
+    identity_key: IdentityKey,
     /// Publications started by requests; shutdown waits for them.
     tasks: TaskTracker,
 }
 
 impl AppState {
-    pub fn new(producer: Producer) -> Self {
+    pub fn new(producer: Producer, identity_key: IdentityKey) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store: OnceLock::new(),
                 producer,
+                identity_key,
                 tasks: TaskTracker::new(),
             }),
         }
@@ -95,6 +98,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/venues/{id}", get(routes::venues::get))
         .merge(health.router())
-        .with_state(state);
-    server::finish(routes)
+        .with_state(state.clone());
+    server::finish(routes, state.inner.identity_key.clone())
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::{self, ConfigError, Secret, Vars};
 
 /// The contract port of event-service.
@@ -21,6 +22,8 @@ pub struct Config {
     pub mongodb_db: String,
     /// `KAFKA_BOOTSTRAP_SERVERS` (required).
     pub kafka_bootstrap: String,
+    /// `INTERNAL_SECRET` (required): verifies the identity the gateway forwards.
+    pub identity_key: IdentityKey,
     /// How often the outbox relay looks for messages left pending (`OUTBOX_POLL_MS`, 1000).
     pub relay_interval: Duration,
     /// How long a pending message is left to the request that created it (or to the relay
@@ -47,18 +50,25 @@ impl Config {
             mongodb_url: Secret::new(mongodb_url),
             mongodb_db,
             kafka_bootstrap: vars.required("KAFKA_BOOTSTRAP_SERVERS")?,
+            identity_key: vars.identity_key()?,
             relay_interval: vars.millis("OUTBOX_POLL_MS", 1000, MAX_INTERVAL_MS)?,
             outbox_grace: Duration::from_millis(vars.parse_or("OUTBOX_GRACE_MS", 5000)?),
         })
     }
 
-    /// A configuration for tests and tools: defaults for everything but the addresses.
-    pub fn new(mongodb_url: &str, mongodb_db: &str, kafka_bootstrap: &str) -> Self {
+    /// A configuration for tests and tools: defaults for everything but addresses and key.
+    pub fn new(
+        mongodb_url: &str,
+        mongodb_db: &str,
+        kafka_bootstrap: &str,
+        identity_key: IdentityKey,
+    ) -> Self {
         Self {
             port: DEFAULT_PORT,
             mongodb_url: Secret::new(mongodb_url),
             mongodb_db: mongodb_db.to_owned(),
             kafka_bootstrap: kafka_bootstrap.to_owned(),
+            identity_key,
             relay_interval: Duration::from_secs(1),
             outbox_grace: Duration::from_secs(5),
         }
@@ -113,7 +123,12 @@ mod tests {
 
     #[test]
     fn debug_hides_the_url() {
-        let config = Config::new("mongodb://user:hunter2@h", "db", "k:9092");
+        let config = Config::new(
+            "mongodb://user:hunter2@h",
+            "db",
+            "k:9092",
+            IdentityKey::new(Secret::new("k".repeat(32))),
+        );
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 }
@@ -136,6 +151,7 @@ mod lookup_tests {
         let config = from(&[
             ("MONGODB_URL", "mongodb://127.0.0.1:27017"),
             ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9093"),
+            ("INTERNAL_SECRET", "0123456789abcdef0123456789abcdef"),
             ("OUTBOX_POLL_MS", "250"),
         ])?;
         assert_eq!(
@@ -162,6 +178,7 @@ mod lookup_tests {
         let zero_poll = &[
             ("MONGODB_URL", "mongodb://h"),
             ("KAFKA_BOOTSTRAP_SERVERS", "k:1"),
+            ("INTERNAL_SECRET", "0123456789abcdef0123456789abcdef"),
             ("OUTBOX_POLL_MS", "0"),
         ];
         assert_eq!(var(from(zero_poll)).as_deref(), Some("OUTBOX_POLL_MS"));

@@ -37,7 +37,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let producer = Producer::new(&config.kafka_bootstrap)?;
-    let state = AppState::new(producer.clone());
+    let state = AppState::new(producer.clone(), config.identity_key.clone());
     let background = shutdown.child_token();
     let worker = tokio::spawn(start_store(
         config,

@@ -13,6 +13,7 @@ use axum::{middleware, Router};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
 use ticketflow_common::health::Health;
 use ticketflow_common::{context, server, telemetry};
@@ -37,6 +38,7 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub jwt_secret: Secret,
+    pub identity_key: IdentityKey,
     pub upstreams: Upstreams,
     pub client: HttpClient,
     pub upstream_timeout: Duration,
@@ -75,6 +77,7 @@ impl AppState {
         });
         Ok(Self(Arc::new(Inner {
             jwt_secret: config.jwt_secret.clone(),
+            identity_key: config.identity_key.clone(),
             upstreams: config.upstreams.clone(),
             client,
             upstream_timeout: config.upstream_timeout,
@@ -87,11 +90,11 @@ impl AppState {
     }
 }
 
-/// The public router (port 3000). No `/metrics` here: see [`metrics_router`].
+/// The public router (port 3000). No `/metrics` or `/health/ready` here: see
+/// [`internal_router`].
 pub fn router(state: AppState) -> Router {
     Router::new()
-        // `/health` (liveness) and `/health/ready` (no dependencies: up while serving).
-        .merge(state.health.clone().router())
+        .merge(state.health.clone().liveness_router())
         .route("/health/all", get(routes::health::all))
         .fallback(routes::proxy::forward)
         .method_not_allowed_fallback(server::method_not_allowed)
@@ -108,10 +111,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The internal router (`METRICS_PORT`): `GET /metrics` only.
-pub fn metrics_router() -> Router {
+/// The internal router (`METRICS_PORT`, loopback unless `METRICS_BIND_ADDR` says otherwise):
+/// `GET /metrics` and `GET /health/ready` (the gateway has no dependencies: up while serving).
+pub fn internal_router(state: &AppState) -> Router {
     Router::new()
         .route("/metrics", get(telemetry::metrics_endpoint))
+        .merge(state.health.clone().readiness_router())
         .fallback(server::not_found)
 }
 
@@ -137,7 +142,7 @@ pub async fn run(
         tracing::info!(%addr, "serving /metrics on the internal metrics port");
         metrics_server = Some(tokio::spawn(server::serve(
             metrics_listener,
-            metrics_router(),
+            internal_router(&state),
             metrics_shutdown.clone(),
         )));
     }

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::{uri::Scheme, Uri};
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::{self as common, ConfigError, Secret, Vars};
 
 /// The contract port of the gateway.
@@ -221,6 +222,8 @@ pub struct Config {
     pub metrics_port: Option<u16>,
     /// `JWT_SECRET`: HS256 key, at least 32 bytes.
     pub jwt_secret: Secret,
+    /// `INTERNAL_SECRET`: signs the identity forwarded to services.
+    pub identity_key: IdentityKey,
     /// `USER_SERVICE_URL` … `NOTIFICATION_SERVICE_URL`.
     pub upstreams: Upstreams,
     /// `RATE_LIMIT_MAX` (100) requests per window per client; 0 disables rate limiting.
@@ -262,6 +265,7 @@ impl Config {
         };
 
         let jwt_secret = vars.jwt_secret()?;
+        let identity_key = vars.identity_key()?;
 
         let upstream = |service: Service| -> Result<Upstream, ConfigError> {
             let var = service.env_var();
@@ -297,6 +301,7 @@ impl Config {
             port,
             metrics_port,
             jwt_secret,
+            identity_key,
             upstreams,
             rate_limit_max,
             rate_limit_window,
@@ -306,14 +311,15 @@ impl Config {
         })
     }
 
-    /// A config for in-process tests: the given upstreams and secret (≥ 32 bytes), rate
+    /// A config for in-process tests: the given upstreams and secrets (≥ 32 bytes), rate
     /// limiting OFF, no metrics listener, no proxy trust, default CORS origin and timeout.
     /// Every field is public; adjust what the test needs.
-    pub fn for_test(jwt_secret: &str, upstreams: Upstreams) -> Self {
+    pub fn for_test(jwt_secret: &str, identity_key: IdentityKey, upstreams: Upstreams) -> Self {
         Self {
             port: 0,
             metrics_port: None,
             jwt_secret: Secret::new(jwt_secret),
+            identity_key,
             upstreams,
             rate_limit_max: 0,
             rate_limit_window: Duration::from_millis(DEFAULT_RATE_LIMIT_WINDOW_MS),
@@ -325,7 +331,7 @@ impl Config {
 
     /// Checks what `for_test`/hand-built configs could get wrong (`run` calls it).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        common::check_jwt_secret(self.jwt_secret.expose())?;
+        common::check_secret("JWT_SECRET", self.jwt_secret.expose())?;
         if self.rate_limit_window.is_zero() {
             return Err(ConfigError::new(
                 "RATE_LIMIT_WINDOW_MS",
@@ -388,6 +394,7 @@ mod tests {
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut map: HashMap<String, String> = HashMap::new();
         map.insert("JWT_SECRET".into(), SECRET.into());
+        map.insert("INTERNAL_SECRET".into(), SECRET.repeat(2));
         for (k, v) in vars {
             map.insert((*k).into(), (*v).into());
         }
@@ -487,11 +494,15 @@ mod tests {
         );
     }
 
+    fn test_key() -> IdentityKey {
+        IdentityKey::new(Secret::new(SECRET))
+    }
+
     #[test]
     fn for_test_is_valid() -> Result<(), InvalidUpstream> {
-        let c = Config::for_test(SECRET, Upstreams::all("http://127.0.0.1:1")?);
+        let c = Config::for_test(SECRET, test_key(), Upstreams::all("http://127.0.0.1:1")?);
         assert!(c.validate().is_ok());
-        let short = Config::for_test("short", Upstreams::all("http://127.0.0.1:1")?);
+        let short = Config::for_test("short", test_key(), Upstreams::all("http://127.0.0.1:1")?);
         assert!(short.validate().is_err());
         Ok(())
     }

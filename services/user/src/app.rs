@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sqlx::PgPool;
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
 use ticketflow_common::health::Health;
 use ticketflow_common::{server, ApiError, ApiResult};
@@ -23,6 +24,7 @@ pub struct AppState {
     pub passwords: Passwords,
     pub jwt_secret: Secret,
     pub jwt_expiration_ms: i64,
+    identity_key: IdentityKey,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             passwords: Passwords::new(config.password_cost),
             jwt_secret: config.jwt_secret.clone(),
             jwt_expiration_ms: config.jwt_expiration_ms,
+            identity_key: config.identity_key.clone(),
         }
     }
 
@@ -69,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             }
         });
     let live = health.clone();
+    let identity_key = state.identity_key.clone();
     let api = Router::new()
         .route("/api/users/register", post(routes::users::register))
         .route("/api/users/login", post(routes::users::login))
@@ -78,5 +82,5 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { Json(live.liveness()) }),
         )
         .with_state(state);
-    server::finish(api.merge(health.router()))
+    server::finish(api.merge(health.router()), identity_key)
 }

@@ -1,6 +1,7 @@
 //! Typed configuration. `Config::from_env` reads the process environment; `Config::from_lookup`
 //! takes any name → value function, so tests check the rules without touching process env.
 
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::{self as common, ConfigError, Secret, Vars};
 
 use crate::password::PasswordCost;
@@ -25,6 +26,8 @@ pub struct Config {
     pub kafka_bootstrap: String,
     /// `JWT_SECRET`: HS256 key, at least 32 bytes.
     pub jwt_secret: Secret,
+    /// `INTERNAL_SECRET`: verifies the identity the gateway forwards.
+    pub identity_key: IdentityKey,
     /// `JWT_EXPIRATION`: token lifetime in milliseconds (604800000).
     pub jwt_expiration_ms: i64,
     /// argon2id cost of new hashes. Not read from the environment: always
@@ -65,6 +68,7 @@ impl Config {
             db_max_connections,
             kafka_bootstrap: vars.required("KAFKA_BOOTSTRAP_SERVERS")?,
             jwt_secret: vars.jwt_secret()?,
+            identity_key: vars.identity_key()?,
             jwt_expiration_ms,
             password_cost: PasswordCost::RECOMMENDED,
         })
@@ -95,6 +99,7 @@ mod tests {
             ),
             ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9093"),
             ("JWT_SECRET", GOOD_SECRET),
+            ("INTERNAL_SECRET", GOOD_SECRET),
         ]
     }
 

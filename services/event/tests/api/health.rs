@@ -1,9 +1,8 @@
 use reqwest::Method;
 use serde_json::json;
-use ticketflow_event::Config;
-use ticketflow_testkit::{free_port, kafka_bootstrap};
+use ticketflow_testkit::free_port;
 
-use crate::support::{Service, ANON};
+use crate::support::{config, Service, ANON};
 
 #[tokio::test]
 async fn health_ready_and_envelope_fallbacks() -> anyhow::Result<()> {
@@ -37,7 +36,7 @@ async fn health_ready_and_envelope_fallbacks() -> anyhow::Result<()> {
 async fn store_down_means_503_while_health_stays_up() -> anyhow::Result<()> {
     // Nothing listens on this port: MongoDB "is still starting".
     let url = format!("mongodb://127.0.0.1:{}", free_port()?);
-    let svc = Service::spawn(Config::new(&url, "tftest_unreachable", &kafka_bootstrap()?)).await?;
+    let svc = Service::spawn(config(&url, "tftest_unreachable")?).await?;
     let live = svc.get("/health").await?;
     assert_eq!(live.expect(200)?["service"], "event-service");
     let ready = svc.get("/health/ready").await?;

@@ -9,7 +9,7 @@ use ticketflow_event::service;
 use ticketflow_event::store::{self, is_duplicate, EventDoc, Store};
 use ticketflow_testkit::{eventually, kafka_bootstrap, unique_db_name, TopicWatcher};
 
-use crate::support::{mongo_url, str_of, valid_event, Service, ADMIN};
+use crate::support::{identity_headers, mongo_url, str_of, valid_event, Service, ADMIN};
 
 /// The raw stored document (to see the outbox fields the API hides).
 async fn raw_doc(store: &Store, id: &str) -> anyhow::Result<Option<mongodb::bson::Document>> {
@@ -43,10 +43,7 @@ async fn event_created_is_published_with_key_fields_and_headers() -> anyhow::Res
     let reply = svc
         .client
         .post(format!("{}/api/events", svc.base))
-        .header("x-user-id", uuid::Uuid::new_v4().to_string())
-        .header("x-user-email", "admin@ticketflow.dev")
-        .header("x-user-role", "ADMIN")
-        .header("x-request-id", &request_id)
+        .headers(identity_headers(ADMIN, &request_id)?)
         .json(&body)
         .send()
         .await?;

@@ -3,13 +3,47 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use ticketflow_common::auth::{IdentityKey, Role};
+use ticketflow_common::config::Secret;
 use ticketflow_event::store::Store;
 use ticketflow_event::{run, Config};
 use ticketflow_testkit::{eventually, free_port, kafka_bootstrap, setting, unique_db_name};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+pub const INTERNAL_SECRET: &str = "event-tests-internal-secret-0123456789abcdef";
+
+/// Signs identities the way the gateway does.
+pub fn identity_key() -> IdentityKey {
+    IdentityKey::new(Secret::new(INTERNAL_SECRET))
+}
+
+/// A test config: the shared MongoDB and Kafka, database `db_name`, the tests' identity key.
+pub fn config(mongo_url: &str, db_name: &str) -> anyhow::Result<Config> {
+    Ok(Config::new(
+        mongo_url,
+        db_name,
+        &kafka_bootstrap()?,
+        identity_key(),
+    ))
+}
+
+/// The headers the gateway would forward for `who` on the request `request_id`.
+pub fn identity_headers(who: Identity, request_id: &str) -> anyhow::Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-request-id", request_id.parse()?);
+    let id = uuid::Uuid::new_v4().to_string();
+    let identity = match who {
+        Identity::Admin => Some((id.as_str(), "admin@ticketflow.dev", Role::Admin)),
+        Identity::User => Some((id.as_str(), "test@ticketflow.dev", Role::User)),
+        Identity::Anonymous => None,
+    };
+    identity_key().sign_headers(&mut headers, identity);
+    Ok(headers)
+}
 
 pub const ADMIN: Identity = Identity::Admin;
 pub const USER: Identity = Identity::User;
@@ -99,7 +133,7 @@ impl Service {
 
     /// Starts on an existing (or new) database `db_name`.
     pub async fn start_on(db_name: &str) -> anyhow::Result<Self> {
-        let mut config = Config::new(&mongo_url()?, db_name, &kafka_bootstrap()?);
+        let mut config = config(&mongo_url()?, db_name)?;
         config.relay_interval = Duration::from_millis(200);
         let service = Self::spawn(config).await?;
         service.wait_ready().await?;
@@ -142,18 +176,11 @@ impl Service {
         who: Identity,
         body: Option<&Value>,
     ) -> anyhow::Result<Reply> {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        request = match who {
-            Identity::Admin => request
-                .header("x-user-id", uuid::Uuid::new_v4().to_string())
-                .header("x-user-email", "admin@ticketflow.dev")
-                .header("x-user-role", "ADMIN"),
-            Identity::User => request
-                .header("x-user-id", uuid::Uuid::new_v4().to_string())
-                .header("x-user-email", "test@ticketflow.dev")
-                .header("x-user-role", "USER"),
-            Identity::Anonymous => request,
-        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .headers(identity_headers(who, &request_id)?);
         if let Some(body) = body {
             request = request.json(body);
         }

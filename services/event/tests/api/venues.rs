@@ -137,3 +137,27 @@ async fn venue_validation_names_each_field() -> anyhow::Result<()> {
     );
     svc.stop().await
 }
+
+/// Anyone who can reach the service directly could send these headers; without the gateway's
+/// proof they are not an identity.
+#[tokio::test]
+async fn forged_admin_headers_are_refused() -> anyhow::Result<()> {
+    let svc = Service::start().await?;
+    let forged = svc
+        .client
+        .post(format!("{}/api/venues", svc.base))
+        .header("x-user-id", uuid::Uuid::new_v4().to_string())
+        .header("x-user-email", "admin@ticketflow.dev")
+        .header("x-user-role", "ADMIN")
+        .json(&venue_body())
+        .send()
+        .await?;
+    assert_eq!(forged.status().as_u16(), 401);
+    let body: serde_json::Value = forged.json().await?;
+    assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+    assert_eq!(
+        svc.get("/api/venues").await?.expect(200)?,
+        &json!({"venues": []})
+    );
+    svc.stop().await
+}

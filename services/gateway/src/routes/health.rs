@@ -1,5 +1,6 @@
-//! `GET /health/all`: every upstream's `GET /health`, probed concurrently. (`GET /health` and
-//! `GET /health/ready` of the gateway itself come from `ticketflow_common::health::Health`:
+//! `GET /health/all`: every upstream's `GET /health`, probed concurrently. (`GET /health` of
+//! the gateway itself, and `/health/ready` on its internal port, come from
+//! `ticketflow_common::health::Health`:
 //! `{"status":"up","service":"gateway","version","uptime","timestamp"}`, no internal URLs.)
 
 use std::time::{Duration, Instant};

@@ -91,7 +91,6 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
         // Framing is the transport's business; never forward a conflicting length.
         headers.remove(header::CONTENT_LENGTH);
     }
-    auth::apply(&mut headers, identity.as_ref());
     set_forwarding_headers(&mut headers, peer, original_host, state.trust_proxy);
     match HeaderValue::from_str(upstream.authority().as_str()) {
         Ok(host) => {
@@ -108,6 +107,8 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
             }
         }
     }
+    // After the request id is set: the proof covers it.
+    auth::apply(&state.identity_key, &mut headers, identity.as_ref());
 
     // Stream the body through, refusing it once it passes 1 MiB (chunked uploads have no
     // Content-Length to check up front). The flag tells a body overflow from a dead upstream.

@@ -1,12 +1,12 @@
 use anyhow::ensure;
 use ticketflow_common::auth::Role;
 
-use crate::support::{bad_tokens, expect_error, single_echo, token, Seen};
+use crate::support::{bad_tokens, expect_error, identity_key, single_echo, token, Seen};
 
 const FORGED_ID: &str = "00000000-0000-4000-8000-000000000001";
 
 fn assert_anonymous(seen: &Seen) -> anyhow::Result<()> {
-    for name in ["x-user-id", "x-user-email", "x-user-role"] {
+    for name in ["x-user-id", "x-user-email", "x-user-role", "x-user-proof"] {
         ensure!(
             seen.header(name).is_none(),
             "{name} reached the upstream: {seen:?}"
@@ -23,6 +23,7 @@ async fn forged_identity_headers_never_reach_an_upstream() -> anyhow::Result<()>
             .header("x-user-email", "admin@ticketflow.dev")
             .header("x-user-role", "ADMIN")
             .header("X-User-Role", "ADMIN")
+            .header("x-user-proof", "v1.0.00")
     };
 
     // Public route, no token: forwarded anonymously.
@@ -63,9 +64,22 @@ async fn forged_identity_headers_never_reach_an_upstream() -> anyhow::Result<()>
         );
         ensure!(seen.header("x-user-email") == Some("fan@ticketflow.dev"));
         ensure!(seen.header("x-user-role") == Some("USER"));
-        for name in ["x-user-id", "x-user-email", "x-user-role"] {
+        for name in ["x-user-id", "x-user-email", "x-user-role", "x-user-proof"] {
             ensure!(seen.header_count(name) == 1, "{name} duplicated: {seen:?}");
         }
+        // The proof a service checks covers this identity and this request's id.
+        let now = chrono::Utc::now().timestamp();
+        ensure!(
+            identity_key().verify(
+                &id.to_string(),
+                "fan@ticketflow.dev",
+                "USER",
+                seen.header("x-request-id").unwrap_or_default(),
+                seen.header("x-user-proof").unwrap_or_default(),
+                now,
+            ),
+            "proof does not verify: {seen:?}"
+        );
     }
     Ok(())
 }

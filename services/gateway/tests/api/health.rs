@@ -183,5 +183,19 @@ async fn metrics_are_served_on_the_internal_port_only() -> anyhow::Result<()> {
     .await?;
     ensure!(text.contains("http_requests_total"), "{text}");
     ensure!(text.contains("gateway_upstream_requests_total"), "{text}");
+    // Readiness lives next to /metrics, not on the public port.
+    let ready = gateway
+        .http
+        .get(format!("http://127.0.0.1:{metrics_port}/health/ready"))
+        .send()
+        .await?;
+    ensure!(ready.status() == 200);
+    let ready: serde_json::Value = ready.json().await?;
+    ensure!(ready["service"] == "gateway", "{ready}");
+    let public = gateway.http.get(gateway.at("/health/ready")).send().await?;
+    ensure!(
+        public.status() == 404,
+        "no /health/ready on the public port"
+    );
     Ok(())
 }

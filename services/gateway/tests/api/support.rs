@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::auth::Role;
 use ticketflow_common::config::Secret;
 use ticketflow_gateway::{Config, Service, Upstreams};
@@ -274,8 +275,15 @@ impl Fleet {
     }
 }
 
+pub const INTERNAL_SECRET: &str = "gateway-tests-internal-secret-0123456789";
+
+/// What services verify the forwarded identity with.
+pub fn identity_key() -> IdentityKey {
+    IdentityKey::new(Secret::new(INTERNAL_SECRET))
+}
+
 pub fn config(upstreams: Upstreams) -> Config {
-    Config::for_test(SECRET, upstreams)
+    Config::for_test(SECRET, identity_key(), upstreams)
 }
 
 /// One echo for every service; returns it and the gateway.

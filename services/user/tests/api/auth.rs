@@ -28,7 +28,7 @@ async fn register_login_me_round_trip() -> anyhow::Result<()> {
         .is_some_and(|t| t.split('.').count() == 3));
     assert!(login["expiresAt"].is_string());
 
-    let (status, me) = app.me_as(id, &email, "USER").await?;
+    let (status, me) = app.me_as(id, &email, Role::User).await?;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(
         me.as_object().map(|o| o.len()),
@@ -81,14 +81,16 @@ async fn me_needs_a_known_identity() -> anyhow::Result<()> {
     );
 
     let stranger = uuid::Uuid::new_v4().to_string();
-    let (status, body) = app.me_as(&stranger, "ghost@example.com", "USER").await?;
+    let (status, body) = app
+        .me_as(&stranger, "ghost@example.com", Role::User)
+        .await?;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         "{body}"
     );
 
-    let (status, body) = app.me_as("not-a-uuid", "x@example.com", "USER").await?;
+    let (status, body) = app.me_as("not-a-uuid", "x@example.com", Role::User).await?;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
@@ -102,13 +104,23 @@ async fn me_needs_a_known_identity() -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let (status, _) = app.me_as(&id, &email, "USER").await?;
+    let (status, _) = app.me_as(&id, &email, Role::User).await?;
     assert_eq!(status, StatusCode::OK);
+    // The same identity sent straight to the service, without the gateway's proof.
+    let forged = app
+        .client
+        .get(app.url("/api/users/me"))
+        .header("x-user-id", &id)
+        .header("x-user-email", &email)
+        .header("x-user-role", "USER")
+        .send()
+        .await?;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     sqlx::query("DELETE FROM users WHERE id = $1::uuid")
         .bind(&id)
         .execute(&app.pool)
         .await?;
-    let (status, body) = app.me_as(&id, &email, "USER").await?;
+    let (status, body) = app.me_as(&id, &email, Role::User).await?;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),

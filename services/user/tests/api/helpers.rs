@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
+use ticketflow_common::auth::{IdentityKey, Role};
 use ticketflow_common::config::Secret;
 use ticketflow_testkit::{eventually, free_port};
 use ticketflow_user::password::PasswordCost;
@@ -13,6 +14,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const JWT_SECRET: &str = "integration-tests-secret-0123456789-abcdef";
+pub const INTERNAL_SECRET: &str = "integration-tests-internal-0123456789-abcdef";
+
+/// Signs identities the way the gateway does.
+pub fn identity_key() -> IdentityKey {
+    IdentityKey::new(Secret::new(INTERNAL_SECRET))
+}
 
 pub struct TestApp {
     pub base: String,
@@ -30,6 +37,7 @@ pub fn config(database_url: &str, kafka_bootstrap: &str) -> Config {
         db_max_connections: 10,
         kafka_bootstrap: kafka_bootstrap.to_owned(),
         jwt_secret: Secret::new(JWT_SECRET),
+        identity_key: identity_key(),
         jwt_expiration_ms: 604_800_000,
         password_cost: PasswordCost::TEST_ONLY_MINIMAL,
     }
@@ -133,14 +141,12 @@ impl TestApp {
         &self,
         id: &str,
         email: &str,
-        role: &str,
+        role: Role,
     ) -> anyhow::Result<(StatusCode, Value)> {
         let response = self
             .client
             .get(self.url("/api/users/me"))
-            .header("x-user-id", id)
-            .header("x-user-email", email)
-            .header("x-user-role", role)
+            .headers(identity_key().forwarded_headers(id, email, role))
             .send()
             .await?;
         read(response).await
