@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             "/api/venues",
             get(routes::venues::list).post(routes::venues::create),
         )
+        .route("/api/events/{id}/poster", get(routes::events::poster))
         .route("/api/venues/{id}", get(routes::venues::get))
         .merge(health.router())
         .with_state(state.clone());

@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod messaging;
+pub mod posters;
 pub mod routes;
 pub mod seed;
 pub mod service;

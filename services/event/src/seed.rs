@@ -48,7 +48,8 @@ pub struct CatalogueVenue {
 #[serde(deny_unknown_fields)]
 pub struct CatalogueEvent {
     pub id: Uuid,
-    /// Names the poster: `infra/seed/posters/<slug>.svg`.
+    /// Names the poster artwork, `infra/seed/posters/<slug>.svg`, served at
+    /// `/api/events/<id>/poster` (the event's `image_url`).
     pub slug: String,
     pub name: String,
     pub description: String,
@@ -63,7 +64,6 @@ pub struct CatalogueEvent {
     pub total_seats: u32,
     #[serde(default)]
     pub tags: Vec<String>,
-    pub image_url: Option<String>,
 }
 
 impl Catalogue {
@@ -111,7 +111,7 @@ impl Catalogue {
                 "currency": e.currency,
                 "total_seats": e.total_seats,
                 "tags": e.tags,
-                "image_url": e.image_url,
+                "image_url": crate::posters::url(&e.id.to_string()),
             });
             let new = event::validate_new(&body)
                 .map_err(|err| anyhow::anyhow!("event {}: {}", e.id, describe(err)))?;
@@ -262,9 +262,11 @@ mod tests {
         }
         for e in &catalogue.events {
             assert_eq!(e.id.get_version_num(), 4);
+        }
+        for (id, e) in &resolved.events {
             assert_eq!(
                 e.image_url.as_deref(),
-                Some(format!("/posters/{}.svg", e.slug).as_str())
+                Some(format!("/api/events/{id}/poster").as_str())
             );
         }
         Ok(())

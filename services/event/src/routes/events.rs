@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,10 +16,10 @@ use super::venues::venue_not_found;
 use super::{parse_id, store_error};
 use crate::app::AppState;
 use crate::domain::{event, listing};
-use crate::messaging;
 use crate::service::{self, CreateEventError, UpdateEventError};
 use crate::store::{EventDoc, Store, VenueDoc};
 use crate::view::EventView;
+use crate::{messaging, posters};
 
 /// The code a client gets when it tries to change `total_seats` of an existing event.
 pub const SEATS_ALREADY_ALLOCATED: &str = "SEATS_ALREADY_ALLOCATED";
@@ -86,6 +87,49 @@ pub async fn get(
         .ok_or_else(event_not_found)?;
     let venue = store.venue(&event.venue_id).await.map_err(store_error)?;
     Ok(Json(EventView::new(&event, venue.as_ref())))
+}
+
+/// How long clients and proxies may reuse a poster before revalidating with its `ETag`.
+const POSTER_CACHE_CONTROL: &str = "public, max-age=3600";
+
+/// `GET /api/events/:id/poster` (public) → `image/svg+xml` with `Cache-Control` and `ETag`;
+/// `304` when `If-None-Match` already names it; `404 EVENT_NOT_FOUND` for an unknown event.
+pub async fn poster(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = parse_id(&id).ok_or_else(event_not_found)?;
+    let event = state
+        .store()?
+        .event(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(event_not_found)?;
+    let poster = posters::builtin(&id).unwrap_or_else(|| {
+        let day = crate::store::chrono_time(event.date).format("%e %B %Y");
+        posters::placard(&event.name, day.to_string().trim())
+    });
+    let cached = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == poster.etag || tag == "*");
+    let common = [
+        (header::CACHE_CONTROL, POSTER_CACHE_CONTROL.to_owned()),
+        (header::ETAG, poster.etag),
+    ];
+    if cached {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    Ok((
+        common,
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        poster.svg,
+    )
+        .into_response())
 }
 
 /// `POST /api/events` (ADMIN) → `201 Event`; publishes `ticketflow.event.created`.

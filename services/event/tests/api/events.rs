@@ -4,7 +4,9 @@ use serde_json::{json, Value};
 use ticketflow_common::kafka::topics;
 use ticketflow_testkit::TopicWatcher;
 
-use crate::support::{days_from_now, merge, str_of, valid_event, Service, ADMIN, ANON, USER};
+use crate::support::{
+    days_from_now, identity_headers, merge, str_of, valid_event, Service, ADMIN, ANON, USER,
+};
 
 const EVENT_KEYS: [&str; 14] = [
     "available_seats",
@@ -232,9 +234,7 @@ async fn create_validation_names_each_field() -> anyhow::Result<()> {
     let raw = svc
         .client
         .post(format!("{}/api/events", svc.base))
-        .header("x-user-id", uuid::Uuid::new_v4().to_string())
-        .header("x-user-email", "admin@ticketflow.dev")
-        .header("x-user-role", "ADMIN")
+        .headers(identity_headers(ADMIN, "req-raw-body")?)
         .header("content-type", "application/json")
         .body("{\"name\": ")
         .send()
@@ -368,5 +368,62 @@ async fn partial_update() -> anyhow::Result<()> {
         svc.put(&path, ADMIN, &json!({})).await?.expect(200)?,
         &after
     );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn posters_are_served_with_cache_validators() -> anyhow::Result<()> {
+    let svc = Service::start().await?;
+    let venue = svc.create_venue("Poster Hall").await?;
+    let event = svc
+        .create_event(str_of(&venue, "id"), json!({"name": "Rock & <Roll> Night"}))
+        .await?;
+    let url = format!("{}/api/events/{}/poster", svc.base, str_of(&event, "id"));
+
+    // Public: no identity needed.
+    let poster = svc.client.get(&url).send().await?;
+    assert_eq!(poster.status().as_u16(), 200);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(header(&poster, "content-type").starts_with("image/svg+xml"));
+    assert!(header(&poster, "cache-control").contains("max-age="));
+    let etag = header(&poster, "etag");
+    assert!(etag.starts_with('"') && etag.len() > 2, "{etag:?}");
+    let svg = poster.text().await?;
+    assert!(
+        svg.starts_with("<svg") && svg.contains("Rock &amp; &lt;Roll&gt; Night"),
+        "{svg}"
+    );
+
+    let revalidated = svc
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await?;
+    assert_eq!(revalidated.status().as_u16(), 304);
+    assert_eq!(header(&revalidated, "etag"), etag);
+    assert!(revalidated.text().await?.is_empty());
+
+    let stale = svc
+        .client
+        .get(&url)
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await?;
+    assert_eq!(stale.status().as_u16(), 200);
+
+    let unknown = format!("/api/events/{}/poster", uuid::Uuid::new_v4());
+    svc.get(&unknown)
+        .await?
+        .expect_error(404, "EVENT_NOT_FOUND")?;
+    svc.get("/api/events/not-an-id/poster")
+        .await?
+        .expect_error(404, "EVENT_NOT_FOUND")?;
     svc.stop().await
 }

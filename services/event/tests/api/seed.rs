@@ -93,15 +93,25 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
         let date = chrono::DateTime::parse_from_rfc3339(str_of(event, "date"))?;
         assert!(date > now, "seeded events are in the future: {event}");
         assert_eq!(event["currency"], "INR");
+        // The poster the API serves at image_url is the artwork file of that event.
+        let id = str_of(event, "id");
         let image = str_of(event, "image_url");
-        let file = image
-            .strip_prefix("/posters/")
-            .map(|name| repo_root().join("infra/seed/posters").join(name));
-        let svg = file
-            .map(std::fs::read_to_string)
-            .transpose()?
+        assert_eq!(image, format!("/api/events/{id}/poster"));
+        let served = svc
+            .client
+            .get(format!("{}{image}", svc.base))
+            .send()
+            .await?;
+        assert_eq!(served.status().as_u16(), 200, "{image}");
+        let served = served.text().await?;
+        let slug = catalogue
+            .events
+            .iter()
+            .find(|e| e.id.to_string() == id)
+            .map(|e| e.slug.clone())
             .unwrap_or_default();
-        assert!(svg.starts_with("<svg"), "poster for {image}");
+        let file = repo_root().join(format!("infra/seed/posters/{slug}.svg"));
+        assert_eq!(served, std::fs::read_to_string(file)?, "poster for {id}");
     }
     let seats: Vec<i64> = events
         .iter()
