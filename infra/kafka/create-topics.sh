@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Create the TicketFlow Kafka topics listed in topics.txt (the single source of truth),
 # idempotently: lists the existing topics once and creates only the missing ones.
+# This is the one parser of topics.txt: everything else reads it through `--list`.
 #
-# Used by the native stack (infra/local/stack.sh) and by a docker-compose kafka-init
-# container. Environment:
+#   create-topics.sh           create the missing topics (needs a broker)
+#   create-topics.sh --list    validate topics.txt and print "<name> <partitions> <retention_ms>"
+#                              per topic, comments and blank lines dropped (no broker needed)
+#
+# Used by the native stack (infra/local/components/kafka.sh) and by a docker-compose
+# kafka-init container; crates/common's topic tests read the list through --list. Environment:
 #   KAFKA_TOPICS_CMD   command that behaves like kafka-topics.sh   (default: kafka-topics.sh)
 #                      e.g. "/opt/kafka/bin/kafka-topics.sh" or
 #                      "java -cp <classpath> org.apache.kafka.tools.TopicCommand"
@@ -14,7 +19,8 @@
 #   CREATE_TOPICS_WAIT_SECONDS  keep retrying the initial listing while the broker
 #                      starts, up to this many seconds              (default: 60)
 #   CREATE_TOPICS_PARALLELISM   concurrent create commands          (default: 3)
-# Exit status: 0 when every listed topic exists afterwards.
+# Exit status: 0 when every listed topic exists afterwards (--list: when topics.txt is valid);
+# 1 on errors, 2 on unknown arguments.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,8 +34,18 @@ PARALLELISM=${CREATE_TOPICS_PARALLELISM:-3}
 log() { printf '[create-topics] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-read -r -a CMD <<<"$KAFKA_TOPICS_CMD"
-((${#CMD[@]} > 0)) || die "KAFKA_TOPICS_CMD is empty"
+MODE=create
+if (($# == 1)) && [[ $1 == --list ]]; then
+  MODE=list
+elif (($# > 0)); then
+  log "usage: $0 [--list]"
+  exit 2
+fi
+
+if [[ $MODE == create ]]; then
+  read -r -a CMD <<<"$KAFKA_TOPICS_CMD"
+  ((${#CMD[@]} > 0)) || die "KAFKA_TOPICS_CMD is empty"
+fi
 [[ -r $TOPICS_FILE ]] || die "cannot read $TOPICS_FILE"
 
 # --- parse topics.txt: "<name> <partitions> <retention_ms>", '#' comments --------------
@@ -47,6 +63,13 @@ while IFS= read -r line || [[ -n $line ]]; do
   names+=("${f[0]}") partitions+=("${f[1]}") retentions+=("${f[2]}")
 done <"$TOPICS_FILE"
 ((${#names[@]} > 0)) || die "no topics in $TOPICS_FILE"
+
+if [[ $MODE == list ]]; then
+  for i in "${!names[@]}"; do
+    printf '%s %s %s\n' "${names[i]}" "${partitions[i]}" "${retentions[i]}"
+  done
+  exit 0
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/create-topics.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
