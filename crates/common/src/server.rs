@@ -97,6 +97,20 @@ pub fn shutdown_token() -> CancellationToken {
     token
 }
 
+/// What every binary's `main` ends with: `Ok` → exit 0; an error → `<service>: <error chain>`
+/// on stderr (the JSON log may not be set up yet, or at all for one-off commands) and exit 1.
+#[allow(clippy::print_stderr)]
+pub fn exit_code(service: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "{service} stopped");
+            eprintln!("{service}: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Listens on `BIND_ADDR` (loopback unless configured) and `port`.
 pub async fn bind(port: u16) -> anyhow::Result<TcpListener> {
     let addr = SocketAddr::new(crate::config::bind_ip()?, port);

@@ -22,6 +22,9 @@ use ticketflow_common::{retry, server};
 
 pub use config::Config;
 
+/// The name this service reports in health, logs and traces.
+pub const SERVICE: &str = "event-service";
+
 use crate::app::AppState;
 use crate::messaging::Relay;
 use crate::store::Store;

@@ -1,103 +1,57 @@
 //! `event-service` serves the API; `event-service seed [--file PATH]` loads the demo catalogue.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use ticketflow_common::kafka::Producer;
 use ticketflow_common::{server, telemetry};
 use ticketflow_event::seed::{self, Catalogue};
-use ticketflow_event::{connect_store, run, Config};
+use ticketflow_event::{connect_store, run, Config, SERVICE};
 use tokio_util::sync::CancellationToken;
 
-const USAGE: &str = "usage: event-service            serve the API (PORT, default 3002)
-       event-service seed [--file PATH]
-                            insert the demo venues and events that are missing
-                            (default: the catalogue built into the binary,
-                            infra/seed/catalogue.json)";
+/// The events and venues catalogue. Without a command, serves the API on PORT (3002).
+#[derive(Parser)]
+#[command(name = "event-service", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Insert the demo venues and events that are missing.
+    Seed {
+        /// A catalogue file (default: the one built into the binary, infra/seed/catalogue.json).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
+    let result = match Cli::parse().command {
         None => serve().await,
-        Some("seed") => match seed_file(&args[1..]) {
-            Ok(file) => seed_command(file).await,
-            Err(message) => {
-                eprintln!("{message}\n{USAGE}");
-                ExitCode::from(2)
-            }
-        },
-        Some("-h" | "--help" | "help") => {
-            eprintln!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("unknown command {other:?}\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn load_config() -> Result<Config, ExitCode> {
-    Config::from_env().map_err(|err| {
-        eprintln!("event-service: {err}");
-        ExitCode::from(1)
-    })
-}
-
-async fn serve() -> ExitCode {
-    let _telemetry = match telemetry::init("event-service") {
-        Ok(t) => t,
-        Err(err) => {
-            eprintln!("event-service: {err:#}");
-            return ExitCode::from(1);
-        }
+        Some(Command::Seed { file }) => seed(file).await,
     };
-    let config = match load_config() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let listener = match server::bind(config.port).await {
-        Ok(l) => l,
-        Err(err) => {
-            eprintln!("event-service: {err:#}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(config, listener, server::shutdown_token()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "event-service stopped");
-            ExitCode::from(1)
-        }
-    }
+    server::exit_code(SERVICE, result)
 }
 
-fn seed_file(args: &[String]) -> Result<Option<String>, String> {
-    match args {
-        [] => Ok(None),
-        [flag, path] if flag == "--file" => Ok(Some(path.clone())),
-        [one] if one.starts_with("--file=") => Ok(Some(one["--file=".len()..].to_owned())),
-        _ => Err(format!("unexpected arguments: {}", args.join(" "))),
-    }
+async fn serve() -> anyhow::Result<()> {
+    let _telemetry = telemetry::init(SERVICE)?;
+    let config = Config::from_env()?;
+    let listener = server::bind(config.port).await?;
+    run(config, listener, server::shutdown_token()).await
 }
 
-async fn seed_command(file: Option<String>) -> ExitCode {
-    match seed_inner(file).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("event-service seed failed: {err:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-async fn seed_inner(file: Option<String>) -> anyhow::Result<()> {
+async fn seed(file: Option<PathBuf>) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let catalogue = match &file {
         Some(path) => Catalogue::parse(
-            &std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?,
+            &std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?,
         )?,
         None => Catalogue::builtin()?,
     };

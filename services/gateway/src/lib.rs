@@ -11,4 +11,7 @@ pub mod middleware;
 pub mod routes;
 
 pub use app::{router, run, AppState};
+
+/// The name the gateway reports in health, logs and traces.
+pub const SERVICE: &str = "gateway";
 pub use config::{Config, InvalidUpstream, Service, Upstream, Upstreams};

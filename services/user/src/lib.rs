@@ -21,7 +21,7 @@ use ticketflow_common::{retry, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use app::AppState;
+pub use app::{AppState, SERVICE};
 pub use config::Config;
 pub use seed::{seed_database, seed_users, SeedOutcome, SeedStatus};
 

@@ -3,48 +3,35 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use ticketflow_common::{config, server, telemetry};
-use ticketflow_user::{seed_database, Config};
+use ticketflow_user::{seed_database, Config, SERVICE};
 
-const USAGE: &str = "usage: user-service [seed-users]";
+/// Accounts, login and JWTs. Without a command, serves the API on PORT (3001).
+#[derive(Parser)]
+#[command(name = "user-service", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the demo accounts (idempotent; never promotes an account it cannot verify).
+    SeedUsers,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let _telemetry = match telemetry::init(ticketflow_user::app::SERVICE) {
-        Ok(t) => t,
-        Err(err) => {
-            eprintln!("user-service: {err:#}");
-            return ExitCode::FAILURE;
-        }
+    let result = match Cli::parse().command {
+        None => serve().await,
+        Some(Command::SeedUsers) => seed().await,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] => serve().await,
-        ["seed-users"] => seed().await,
-        ["-h" | "--help" | "help"] => {
-            eprintln!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("user-service: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    server::exit_code(SERVICE, result)
 }
 
 async fn serve() -> anyhow::Result<()> {
+    let _telemetry = telemetry::init(SERVICE)?;
     let config = Config::from_env()?;
     let listener = server::bind(config.port).await?;
     ticketflow_user::run(config, listener, server::shutdown_token()).await
