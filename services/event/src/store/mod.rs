@@ -198,9 +198,15 @@ impl Store {
     /// index: FerretDB v1.24 drops the connection when a multi-index `createIndexes` names
     /// indexes that all exist already.
     pub async fn ensure_indexes(&self) -> StoreResult<()> {
+        // The list's filters: a date range sorted by (date, _id), optionally per venue; the
+        // case-insensitive name/description search is a regex no index can serve, so the
+        // date/venue bounds are what keep it cheap.
         let events = [
             (doc! {"date": 1, "_id": 1}, "date_id"),
-            (doc! {"venue_id": 1}, "venue_id"),
+            (
+                doc! {"venue_id": 1, "date": 1, "_id": 1},
+                "venue_id_date_id",
+            ),
             (doc! {"tags": 1}, "tags"),
             (doc! {"outbox_pending_since": 1}, "outbox_pending_since"),
         ];

@@ -20,6 +20,24 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
     // Idempotent (FerretDB v1.24 used to drop the connection on a repeated createIndexes).
     store.ensure_indexes().await?;
     store.ensure_indexes().await?;
+    // The indexes the event list's filters and sort need.
+    let client = mongodb::Client::with_uri_str(mongo_url()?).await?;
+    let names = client
+        .database(&db_name)
+        .collection::<mongodb::bson::Document>(ticketflow_event::store::EVENTS)
+        .list_index_names()
+        .await?;
+    for wanted in [
+        "date_id",
+        "venue_id_date_id",
+        "tags",
+        "outbox_pending_since",
+    ] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "{wanted} missing: {names:?}"
+        );
+    }
     let producer = Producer::new(&kafka_bootstrap()?)?;
     // The file on disk is the catalogue built into the binary.
     let text = std::fs::read_to_string(repo_root().join("infra/seed/catalogue.json"))?;
