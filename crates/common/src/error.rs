@@ -4,11 +4,12 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::context;
 
 /// One invalid field of a request, as listed under `details`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -124,17 +125,23 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// The body of every error response. Its schema is the one every service's OpenAPI document
+/// references (`#/components/schemas/ErrorEnvelope`), so it cannot drift from what is sent.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Body<'a> {
+pub struct ErrorBody<'a> {
+    /// Machine-readable, e.g. `VALIDATION_ERROR`, `UNAUTHORIZED`, `EVENT_NOT_FOUND`.
     code: &'a str,
+    /// For people; never carries internal details.
     message: &'a str,
+    /// The `x-request-id` of the request, for support and logs.
     request_id: Option<String>,
+    /// Present on `VALIDATION_ERROR`: one entry per invalid field.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
     details: &'a [FieldError],
 }
@@ -168,8 +175,8 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let body = Envelope {
-            error: Body {
+        let body = ErrorEnvelope {
+            error: ErrorBody {
                 code,
                 message,
                 request_id,

@@ -6,11 +6,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi;
 
 type CheckFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
@@ -95,31 +99,58 @@ impl Health {
         (all_up, body)
     }
 
-    /// `/health` and `/health/ready`; services add their own aliases (e.g. `/api/users/health`).
-    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+    /// `/health` and `/health/ready`, documented; services add their own aliases (e.g.
+    /// `/api/users/health`).
+    pub fn router<S: Clone + Send + Sync + 'static>(self) -> OpenApiRouter<S> {
         self.clone()
             .liveness_router()
             .merge(self.readiness_router())
     }
 
     /// `/health` alone: liveness, for a public listener.
-    pub fn liveness_router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        Router::new().route("/health", get(move || async move { Json(self.liveness()) }))
+    pub fn liveness_router<S: Clone + Send + Sync + 'static>(self) -> OpenApiRouter<S> {
+        OpenApiRouter::default()
+            .routes(routes!(liveness))
+            .with_state(self)
     }
 
     /// `/health/ready` alone: readiness names dependencies, so it belongs on an internal one.
-    pub fn readiness_router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        Router::new().route(
-            "/health/ready",
-            get(move || async move {
-                let (up, body) = self.readiness().await;
-                let status = if up {
-                    StatusCode::OK
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                };
-                (status, Json(body)).into_response()
-            }),
-        )
+    pub fn readiness_router<S: Clone + Send + Sync + 'static>(self) -> OpenApiRouter<S> {
+        OpenApiRouter::default()
+            .routes(routes!(readiness))
+            .with_state(self)
     }
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    operation_id = "health",
+    responses((status = 200, description = "The process answers", body = openapi::Liveness)),
+)]
+async fn liveness(State(health): State<Health>) -> Json<Value> {
+    Json(health.liveness())
+}
+
+/// Readiness: every dependency answers within its time limit.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    operation_id = "health_ready",
+    responses(
+        (status = 200, description = "Every dependency is up", body = openapi::Readiness),
+        (status = 503, description = "A dependency is down (same body, `status: down`)", body = openapi::Readiness),
+    ),
+)]
+async fn readiness(State(health): State<Health>) -> Response {
+    let (up, body) = health.readiness().await;
+    let status = if up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }

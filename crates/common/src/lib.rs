@@ -8,6 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod jwt;
 pub mod kafka;
+pub mod openapi;
 pub mod outbox;
 pub mod retry;
 pub mod server;

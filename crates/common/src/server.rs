@@ -5,16 +5,17 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::{middleware, Extension, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::IdentityKey;
 use crate::error::ApiError;
-use crate::{context, telemetry};
+use crate::{context, openapi, telemetry};
 
 /// Largest request body a service accepts (the gateway enforces the same).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -32,13 +33,14 @@ pub async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Wraps a service's routes: `/metrics`, envelope 404/405, metrics, body limit, request context,
-/// and the key that identity headers are verified with (see [`crate::auth`]).
-pub fn finish(routes: Router, identity: IdentityKey) -> Router {
+/// Wraps a service's routes: `/metrics`, `/openapi.json` (the document of every route in
+/// `routes`, see [`crate::openapi`]), envelope 404/405, metrics, body limit, request context, and
+/// the key that identity headers are verified with (see [`crate::auth`]).
+pub fn finish(routes: impl Into<OpenApiRouter>, identity: IdentityKey) -> Router {
     // Installed before the first request so no count is lost.
     telemetry::metrics_handle();
-    routes
-        .route("/metrics", get(telemetry::metrics_endpoint))
+    let routes = routes.into().routes(routes!(telemetry::metrics_endpoint));
+    openapi::with_document(routes)
         .route_layer(middleware::from_fn(telemetry::track_http))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

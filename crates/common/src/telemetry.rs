@@ -112,6 +112,13 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
 }
 
 /// `GET /metrics` in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "metrics",
+    operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String)),
+)]
 pub async fn metrics_endpoint() -> Response {
     (
         [(
