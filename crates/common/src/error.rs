@@ -140,6 +140,7 @@ pub struct ErrorBody<'a> {
     /// For people; never carries internal details.
     message: &'a str,
     /// The `x-request-id` of the request, for support and logs.
+    #[schema(required = true)]
     request_id: Option<String>,
     /// Present on `VALIDATION_ERROR`: one entry per invalid field.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]

@@ -3,13 +3,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::extract::State;
 use axum::{Json, Router};
+use serde_json::Value;
 use sqlx::PgPool;
 use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
 use ticketflow_common::health::Health;
-use ticketflow_common::{server, ApiError, ApiResult};
+use ticketflow_common::{openapi, server, ApiError, ApiResult};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::password::Passwords;
@@ -59,7 +62,8 @@ impl AppState {
     }
 }
 
-/// Every route of CONTRACT §4, plus `/health`, `/health/ready` and `/metrics`.
+/// Every route of CONTRACT §4, plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
+/// (every one documented: see [`ticketflow_common::openapi`]).
 pub fn router(state: AppState) -> Router {
     let ready = state.clone();
     let health = Health::new(SERVICE)
@@ -71,16 +75,31 @@ pub fn router(state: AppState) -> Router {
                 Ok(())
             }
         });
-    let live = health.clone();
     let identity_key = state.identity_key.clone();
-    let api = Router::new()
-        .route("/api/users/register", post(routes::users::register))
-        .route("/api/users/login", post(routes::users::login))
-        .route("/api/users/me", get(routes::users::me))
-        .route(
-            "/api/users/health",
-            get(move || async move { Json(live.liveness()) }),
-        )
-        .with_state(state);
+    let api = openapi::router(SERVICE, DESCRIPTION)
+        .routes(routes!(routes::users::register))
+        .routes(routes!(routes::users::login))
+        .routes(routes!(routes::users::me))
+        .with_state(state)
+        .merge(
+            OpenApiRouter::default()
+                .routes(routes!(users_health))
+                .with_state(health.clone()),
+        );
     server::finish(api.merge(health.router()), identity_key)
+}
+
+const DESCRIPTION: &str = "Registration, login and JWT issuing (CONTRACT §4). Publishes \
+    `ticketflow.user.registered`. Clients reach `/api/users/*` through the gateway.";
+
+/// `/health` under the service's API prefix, so it is reachable through the gateway.
+#[utoipa::path(
+    get,
+    path = "/api/users/health",
+    tag = "user",
+    operation_id = "users_health",
+    responses((status = 200, description = "The process answers", body = openapi::Liveness)),
+)]
+async fn users_health(State(health): State<Health>) -> Json<Value> {
+    Json(health.liveness())
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use ticketflow_common::Role;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,13 +46,15 @@ impl User {
 }
 
 /// `{"id","name","email","role","createdAt"}` (CONTRACT §4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: Uuid,
     pub name: String,
+    /// Trimmed and lowercased.
     pub email: String,
     pub role: Role,
+    /// RFC 3339 UTC with milliseconds, e.g. `2025-01-01T12:00:00.000Z`.
     #[serde(with = "ticketflow_common::time::millis")]
     pub created_at: DateTime<Utc>,
 }

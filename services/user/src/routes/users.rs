@@ -6,7 +6,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use ticketflow_common::error::ErrorEnvelope;
 use ticketflow_common::{jwt, ApiError, ApiJson, ApiResult, AuthUser, Role};
+use utoipa::ToSchema;
 
 use crate::accounts::{self, CreateError};
 use crate::app::AppState;
@@ -15,18 +17,42 @@ use crate::domain::validation::{self, EMAIL_MAX_BYTES, PASSWORD_MAX_BYTES};
 use crate::store::users;
 
 /// `{"token","expiresAt","user"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
+    /// HS256 JWT; send it as `Authorization: Bearer <token>`.
     pub token: String,
+    /// RFC 3339 UTC with milliseconds.
     #[serde(with = "ticketflow_common::time::millis")]
     pub expires_at: DateTime<Utc>,
     pub user: UserView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub user: UserView,
+}
+
+/// What `POST /api/users/register` accepts (documentation only: the handler reads the body as
+/// JSON and reports every invalid field at once). Other fields, `role` included, are ignored.
+#[derive(ToSchema)]
+pub struct RegisterBody {
+    /// 2–100 characters after trimming, no control characters.
+    #[schema(min_length = 2, max_length = 100)]
+    pub name: String,
+    /// ASCII `local@domain`, at most 254 bytes; stored trimmed and lowercased.
+    #[schema(max_length = 254)]
+    pub email: String,
+    /// 8–72 bytes, never trimmed.
+    #[schema(min_length = 8, max_length = 72)]
+    pub password: String,
+}
+
+/// What `POST /api/users/login` accepts (documentation only).
+#[derive(ToSchema)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
 }
 
 fn email_taken() -> ApiError {
@@ -61,6 +87,19 @@ fn signed_in(state: &AppState, user: &User) -> ApiResult<AuthResponse> {
 }
 
 /// Creates a `USER` account (any `role` in the body is ignored) and signs it in.
+#[utoipa::path(
+    post,
+    path = "/api/users/register",
+    tag = "user",
+    operation_id = "register",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created and signed in", body = AuthResponse),
+        (status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field", body = ErrorEnvelope),
+        (status = 409, description = "`EMAIL_ALREADY_EXISTS`", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: the database is not ready", body = ErrorEnvelope),
+    ),
+)]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
@@ -84,6 +123,19 @@ pub async fn register(
 }
 
 /// Unknown e-mail and wrong password answer alike, after the same amount of hashing work.
+#[utoipa::path(
+    post,
+    path = "/api/users/login",
+    tag = "user",
+    operation_id = "login",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = AuthResponse),
+        (status = 400, description = "`VALIDATION_ERROR`", body = ErrorEnvelope),
+        (status = 401, description = "`INVALID_CREDENTIALS`: unknown e-mail or wrong password", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
@@ -119,6 +171,18 @@ pub async fn login(
 }
 
 /// The caller's account; `401` when the id in the headers names no account (any more).
+#[utoipa::path(
+    get,
+    path = "/api/users/me",
+    tag = "user",
+    operation_id = "me",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = MeResponse),
+        (status = 401, description = "`UNAUTHORIZED`: no identity, or it names no account", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<MeResponse>> {
     let pool = state.db()?;
     match users::find_by_id(pool, caller.id).await? {

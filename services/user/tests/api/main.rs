@@ -6,5 +6,6 @@ mod auth;
 mod events;
 mod health;
 mod helpers;
+mod openapi;
 mod register;
 mod seed;
