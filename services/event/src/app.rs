@@ -2,13 +2,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::routing::get;
 use axum::Router;
 use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::health::Health;
 use ticketflow_common::kafka::Producer;
-use ticketflow_common::{server, ApiError, ApiResult};
+use ticketflow_common::{openapi, server, ApiError, ApiResult};
 use tokio_util::task::TaskTracker;
+use utoipa_axum::routes;
 
 use crate::routes;
 use crate::store::Store;
@@ -69,9 +69,11 @@ impl AppState {
     }
 }
 
+/// Every route of CONTRACT §5, plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
+/// (every one documented: see [`ticketflow_common::openapi`]).
 pub fn router(state: AppState) -> Router {
     let probe = state.clone();
-    let health = Health::new("event-service").check("mongodb", move || {
+    let health = Health::new(crate::SERVICE).check("mongodb", move || {
         let state = probe.clone();
         async move {
             let store = state
@@ -83,22 +85,17 @@ pub fn router(state: AppState) -> Router {
             Ok(())
         }
     });
-    let routes = Router::new()
-        .route(
-            "/api/events",
-            get(routes::events::list).post(routes::events::create),
-        )
-        .route(
-            "/api/events/{id}",
-            get(routes::events::get).put(routes::events::update),
-        )
-        .route(
-            "/api/venues",
-            get(routes::venues::list).post(routes::venues::create),
-        )
-        .route("/api/events/{id}/poster", get(routes::events::poster))
-        .route("/api/venues/{id}", get(routes::venues::get))
+    let routes = openapi::router(crate::SERVICE, DESCRIPTION)
+        .routes(routes!(routes::events::list, routes::events::create))
+        .routes(routes!(routes::events::get, routes::events::update))
+        .routes(routes!(routes::events::poster))
+        .routes(routes!(routes::venues::list, routes::venues::create))
+        .routes(routes!(routes::venues::get))
         .merge(health.router())
         .with_state(state.clone());
     server::finish(routes, state.inner.identity_key.clone())
 }
+
+const DESCRIPTION: &str = "The catalogue of events and venues (CONTRACT §5). Creating an event \
+    publishes `ticketflow.event.created`. Clients reach `/api/events/*` and `/api/venues/*` \
+    through the gateway.";

@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 use ticketflow_common::time::rfc3339;
+use utoipa::ToSchema;
 
 use crate::domain::money;
 use crate::store::{chrono_time, EventDoc, VenueDoc};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct VenueView {
     pub id: String,
     pub name: String,
@@ -30,21 +31,30 @@ impl From<&VenueDoc> for VenueView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct EventView {
     pub id: String,
     pub name: String,
     pub description: String,
     pub venue_id: String,
+    /// `null` only when the referenced venue cannot be found.
+    #[schema(required = true)]
     pub venue: Option<VenueView>,
+    /// RFC 3339 UTC with milliseconds and `Z`.
+    #[schema(format = DateTime)]
     pub date: String,
+    /// Major units.
     pub price: f64,
     pub currency: String,
     pub total_seats: i64,
     pub available_seats: i64,
+    /// A site path (seeded events: `/api/events/{id}/poster`) or an http(s) URL; `null` for none.
+    #[schema(required = true)]
     pub image_url: Option<String>,
     pub tags: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 

@@ -9,9 +9,12 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::context::RequestContext;
+use ticketflow_common::error::ErrorEnvelope;
 use ticketflow_common::{AdminUser, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use tracing::Instrument;
+use utoipa::ToSchema;
 
+use super::bodies::{EventPatchBody, NewEventBody};
 use super::venues::venue_not_found;
 use super::{parse_id, store_error};
 use crate::app::AppState;
@@ -28,7 +31,8 @@ pub fn event_not_found() -> ApiError {
     ApiError::not_found("EVENT_NOT_FOUND", "Event not found")
 }
 
-#[derive(Serialize)]
+/// One page of events.
+#[derive(Serialize, ToSchema)]
 pub struct EventPage {
     events: Vec<EventView>,
     total: u64,
@@ -55,6 +59,28 @@ async fn with_venues(store: &Store, events: &[EventDoc]) -> ApiResult<Vec<EventV
 }
 
 /// `GET /api/events?page&limit&search&venue_id&from&to`.
+///
+/// Without `from`: upcoming events soonest first, then past events most recent first. With
+/// `from`: chronological within `[from, to]`. An empty parameter counts as not given.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "event",
+    operation_id = "list_events",
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "Default 1"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Default 10"),
+        ("search" = Option<String>, Query, description = "Literal, case-insensitive text in the name, description or tags (at most 100 characters)"),
+        ("venue_id" = Option<String>, Query, format = Uuid, description = "Only this venue's events"),
+        ("from" = Option<String>, Query, format = DateTime, description = "Inclusive lower bound on `date` (RFC 3339)"),
+        ("to" = Option<String>, Query, format = DateTime, description = "Inclusive upper bound on `date`; not before `from`"),
+    ),
+    responses(
+        (status = 200, description = "One page of events", body = EventPage),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad parameter", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: the store is not reachable", body = ErrorEnvelope),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(raw): ApiQuery<listing::RawListQuery>,
@@ -74,6 +100,18 @@ pub async fn list(
 }
 
 /// `GET /api/events/:id` → bare Event or `404 EVENT_NOT_FOUND` (also for a malformed id).
+#[utoipa::path(
+    get,
+    path = "/api/events/{id}",
+    tag = "event",
+    operation_id = "get_event",
+    params(("id" = String, Path, description = "Event id (UUID, any case)")),
+    responses(
+        (status = 200, description = "The event", body = EventView),
+        (status = 404, description = "`EVENT_NOT_FOUND` (also for an id that is not a UUID)", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -94,6 +132,23 @@ const POSTER_CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// `GET /api/events/:id/poster` (public) → `image/svg+xml` with `Cache-Control` and `ETag`;
 /// `304` when `If-None-Match` already names it; `404 EVENT_NOT_FOUND` for an unknown event.
+#[utoipa::path(
+    get,
+    path = "/api/events/{id}/poster",
+    tag = "event",
+    operation_id = "event_poster",
+    params(
+        ("id" = String, Path, description = "Event id (UUID)"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer"),
+    ),
+    responses(
+        (status = 200, description = "The poster (SVG)", content_type = "image/svg+xml", body = String,
+            headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=3600`"))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"),
+        (status = 404, description = "`EVENT_NOT_FOUND`", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn poster(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -133,6 +188,22 @@ pub async fn poster(
 }
 
 /// `POST /api/events` (ADMIN) → `201 Event`; publishes `ticketflow.event.created`.
+#[utoipa::path(
+    post,
+    path = "/api/events",
+    tag = "event",
+    operation_id = "create_event",
+    security(("bearerAuth" = [])),
+    request_body = NewEventBody,
+    responses(
+        (status = 201, description = "Created; `ticketflow.event.created` follows", body = EventView),
+        (status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field", body = ErrorEnvelope),
+        (status = 401, description = "`UNAUTHORIZED`", body = ErrorEnvelope),
+        (status = 403, description = "`FORBIDDEN`: not an ADMIN", body = ErrorEnvelope),
+        (status = 404, description = "`VENUE_NOT_FOUND`", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -183,6 +254,24 @@ fn spawn_publish(state: &AppState, doc: EventDoc) {
 }
 
 /// `PUT /api/events/:id` (ADMIN) → `200 Event`, partial update.
+#[utoipa::path(
+    put,
+    path = "/api/events/{id}",
+    tag = "event",
+    operation_id = "update_event",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Event id (UUID)")),
+    request_body = EventPatchBody,
+    responses(
+        (status = 200, description = "The event after the update", body = EventView),
+        (status = 400, description = "`VALIDATION_ERROR`", body = ErrorEnvelope),
+        (status = 401, description = "`UNAUTHORIZED`", body = ErrorEnvelope),
+        (status = 403, description = "`FORBIDDEN`: not an ADMIN", body = ErrorEnvelope),
+        (status = 404, description = "`EVENT_NOT_FOUND` or `VENUE_NOT_FOUND`", body = ErrorEnvelope),
+        (status = 422, description = "`SEATS_ALREADY_ALLOCATED`: `total_seats` cannot change", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

@@ -1,5 +1,6 @@
 //! Thin HTTP handlers: extract, validate (domain), call the store/service, shape the JSON.
 
+pub mod bodies;
 pub mod events;
 pub mod venues;
 

@@ -5,8 +5,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
+use ticketflow_common::error::ErrorEnvelope;
 use ticketflow_common::{AdminUser, ApiError, ApiJson, ApiPath, ApiResult};
+use utoipa::ToSchema;
 
+use super::bodies::NewVenueBody;
 use super::{parse_id, store_error};
 use crate::app::AppState;
 use crate::domain::venue;
@@ -17,12 +20,22 @@ pub fn venue_not_found() -> ApiError {
     ApiError::not_found("VENUE_NOT_FOUND", "Venue not found")
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct VenueList {
     venues: Vec<VenueView>,
 }
 
 /// `GET /api/venues` → `{"venues": [Venue]}` sorted by name.
+#[utoipa::path(
+    get,
+    path = "/api/venues",
+    tag = "event",
+    operation_id = "list_venues",
+    responses(
+        (status = 200, description = "Every venue, sorted by name (then id)", body = VenueList),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<VenueList>> {
     let venues = state.store()?.venues().await.map_err(store_error)?;
     Ok(Json(VenueList {
@@ -31,6 +44,18 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<VenueList>> {
 }
 
 /// `GET /api/venues/:id` → Venue or `404 VENUE_NOT_FOUND` (also for a malformed id).
+#[utoipa::path(
+    get,
+    path = "/api/venues/{id}",
+    tag = "event",
+    operation_id = "get_venue",
+    params(("id" = String, Path, description = "Venue id (UUID, any case)")),
+    responses(
+        (status = 200, description = "The venue", body = VenueView),
+        (status = 404, description = "`VENUE_NOT_FOUND` (also for an id that is not a UUID)", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -46,6 +71,21 @@ pub async fn get(
 }
 
 /// `POST /api/venues` (ADMIN) → `201 Venue`.
+#[utoipa::path(
+    post,
+    path = "/api/venues",
+    tag = "event",
+    operation_id = "create_venue",
+    security(("bearerAuth" = [])),
+    request_body = NewVenueBody,
+    responses(
+        (status = 201, description = "Created", body = VenueView),
+        (status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field", body = ErrorEnvelope),
+        (status = 401, description = "`UNAUTHORIZED`", body = ErrorEnvelope),
+        (status = 403, description = "`FORBIDDEN`: not an ADMIN", body = ErrorEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

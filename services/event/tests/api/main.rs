@@ -6,6 +6,7 @@ mod events;
 mod health;
 mod listing;
 mod messaging;
+mod openapi;
 mod seed;
 mod support;
 mod venues;
