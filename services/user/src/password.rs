@@ -4,19 +4,27 @@
 //! capped at the number of cores: a burst of registrations or logins queues (for a bounded
 //! time, then `503`) instead of exhausting memory. The permit travels with the blocking task,
 //! so a request cancelled mid-hash keeps its slot until the hash really ends.
+//!
+//! argon2's working memory is kept between hashes, one buffer per slot ([`Scratch`]). Letting
+//! argon2 allocate and free 19 MiB per hash, on whichever blocking thread ran it, left every
+//! thread's malloc arena holding its own copy: 10 MiB idle became ~360 MiB after a login
+//! burst and stayed there. With reuse the service settles at idle + slots × 19 MiB.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use ticketflow_common::config::Secret;
 use ticketflow_common::ApiError;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// How long a request waits for a hashing slot before answering `503`.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// The largest memory cost accepted from a stored hash (64 MiB), so a tampered row cannot make
+/// one login allocate gigabytes.
+const MAX_MEMORY_KIB: u32 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -62,10 +70,9 @@ impl PasswordCost {
         parallelism: 1,
     };
 
-    fn hasher(self) -> anyhow::Result<Argon2<'static>> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    fn params(self) -> anyhow::Result<Params> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))
     }
 }
 
@@ -79,6 +86,7 @@ impl Default for PasswordCost {
 pub struct Passwords {
     cost: PasswordCost,
     permits: Arc<Semaphore>,
+    scratch: Scratch,
     queue_wait: Duration,
     /// A hash of a random password, verified against when the e-mail is unknown so both
     /// login failures cost the same time.
@@ -97,6 +105,7 @@ impl Passwords {
         Self {
             cost,
             permits: Arc::new(Semaphore::new(cores.max(1))),
+            scratch: Scratch::default(),
             queue_wait: QUEUE_WAIT,
             dummy: Arc::new(OnceCell::new()),
         }
@@ -106,7 +115,8 @@ impl Passwords {
     pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
         let password = password.clone();
         let cost = self.cost;
-        self.blocking(move || hash_now(cost, password.expose()))
+        let scratch = self.scratch.clone();
+        self.blocking(move || hash_now(cost, password.expose(), &scratch))
             .await
     }
 
@@ -114,7 +124,8 @@ impl Passwords {
     pub async fn verify(&self, password: &Secret, stored: &str) -> Result<bool, PasswordError> {
         let password = password.clone();
         let stored = stored.to_owned();
-        self.blocking(move || verify_now(password.expose(), &stored))
+        let scratch = self.scratch.clone();
+        self.blocking(move || verify_now(password.expose(), &stored, &scratch))
             .await
     }
 
@@ -163,27 +174,176 @@ impl Passwords {
     }
 }
 
-fn hash_now(cost: PasswordCost, password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    cost.hasher()?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+/// argon2 working memory kept for reuse: at most one buffer per hashing slot is ever in use, so
+/// the pool holds at most that many, each allocated once (and grown only for a larger cost).
+#[derive(Clone, Default)]
+struct Scratch(Arc<std::sync::Mutex<Vec<Vec<Block>>>>);
+
+impl Scratch {
+    fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        // A poisoned lock only means another hash panicked; a fresh buffer is always correct.
+        let reused = self.0.lock().ok().and_then(|mut pool| pool.pop());
+        let mut buffer = reused.unwrap_or_default();
+        if buffer.len() < blocks {
+            buffer.resize(blocks, Block::default());
+        }
+        // Old contents never leak into a hash: argon2's first pass overwrites every block.
+        let result = work(&mut buffer[..blocks]);
+        if let Ok(mut pool) = self.0.lock() {
+            pool.push(buffer);
+        }
+        result
+    }
+
+    #[cfg(test)]
+    fn buffers(&self) -> usize {
+        self.0.lock().map(|pool| pool.len()).unwrap_or(0)
+    }
 }
 
-fn verify_now(password: &str, stored: &str) -> anyhow::Result<bool> {
+/// What `Argon2::hash_password` does, with the working memory from `scratch`.
+fn compute<'a>(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: Salt<'a>,
+    scratch: &Scratch,
+) -> anyhow::Result<PasswordHash<'a>> {
+    anyhow::ensure!(
+        params.m_cost() <= MAX_MEMORY_KIB,
+        "argon2 memory cost {} KiB is above the {MAX_MEMORY_KIB} KiB this service accepts",
+        params.m_cost()
+    );
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let output = Output::init_with(output_len, |out| {
+        scratch.with(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(password, salt_bytes, out, blocks)
+        })?;
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?;
+    Ok(PasswordHash {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: ParamsString::try_from(&params).map_err(|e| anyhow::anyhow!("params: {e}"))?,
+        salt: Some(salt),
+        hash: Some(output),
+    })
+}
+
+fn hash_now(cost: PasswordCost, password: &str, scratch: &Scratch) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let hash = compute(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        cost.params()?,
+        password.as_bytes(),
+        salt.as_salt(),
+        scratch,
+    )?;
+    Ok(hash.to_string())
+}
+
+/// Algorithm, version and cost come from the PHC string itself, so changing the cost of new
+/// hashes never locks anyone out. The comparison is constant-time (`Output`'s `PartialEq`).
+fn verify_now(password: &str, stored: &str, scratch: &Scratch) -> anyhow::Result<bool> {
     let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-    // `verify_password` takes algorithm, version and cost from the PHC string itself.
-    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::Password) => Ok(false),
-        Err(e) => Err(anyhow::anyhow!("verifying password: {e}")),
-    }
+    let invalid = |what: &str| anyhow::anyhow!("stored hash: invalid {what}");
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|_| invalid("algorithm"))?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|_| invalid("version"))?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(|_| invalid("parameters"))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(invalid("salt or hash"));
+    };
+    let computed = compute(
+        algorithm,
+        version,
+        params,
+        password.as_bytes(),
+        salt,
+        scratch,
+    )?;
+    Ok(computed.hash == Some(expected))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    #[test]
+    fn hashes_interoperate_with_the_argon2_crates_own_phc_code() -> anyhow::Result<()> {
+        let scratch = Scratch::default();
+        let ours = hash_now(PasswordCost::TEST_ONLY_MINIMAL, "Test1234!", &scratch)?;
+        let parsed = PasswordHash::new(&ours).map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(Argon2::default()
+            .verify_password(b"Test1234!", &parsed)
+            .is_ok());
+        assert!(Argon2::default()
+            .verify_password(b"Test1234?", &parsed)
+            .is_err());
+
+        // Hashes stored by the crate's own hasher (and by any other cost) still verify.
+        let params = Params::new(2048, 2, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"hunter2", &salt)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .to_string();
+        assert!(verify_now("hunter2", &theirs, &scratch)?);
+        assert!(!verify_now("hunter3", &theirs, &scratch)?);
+        assert_eq!(
+            scratch.buffers(),
+            1,
+            "one buffer, reused (and grown) for both costs"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn stored_hashes_with_absurd_memory_costs_are_refused() {
+        let huge = "$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                    AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let err = verify_now("x", huge, &Scratch::default()).err();
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("memory cost")),
+            "a 4 GiB cost must not be computed"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn working_memory_is_reused_not_reallocated_per_hash() -> anyhow::Result<()> {
+        let passwords = Passwords::new(PasswordCost::TEST_ONLY_MINIMAL);
+        let slots = passwords.permits.available_permits();
+        let secret = Secret::new("Test1234!");
+        let burst: Vec<_> = (0..32)
+            .map(|_| {
+                let passwords = passwords.clone();
+                let secret = secret.clone();
+                tokio::spawn(async move { passwords.hash(&secret).await })
+            })
+            .collect();
+        for hash in burst {
+            hash.await??;
+        }
+        let buffers = passwords.scratch.buffers();
+        assert!(
+            (1..=slots).contains(&buffers),
+            "{buffers} buffers for {slots} slots"
+        );
+        Ok(())
+    }
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_verify() -> anyhow::Result<()> {
