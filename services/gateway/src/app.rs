@@ -1,8 +1,9 @@
 //! State, router and the `run` entry point.
 //!
 //! Layers, outermost first: request context (`x-request-id`, `traceparent`) → metrics →
-//! CORS (answers preflights itself) → rate limit → routes (`/health`, `/health/all`, and a
-//! fallback that forwards `/api/<prefix>…` or answers the 404/400 envelope).
+//! CORS (answers preflights itself) → rate limit → routes (`/health`, `/health/all`,
+//! `/api/docs/openapi.json`, and a fallback that forwards `/api/<prefix>…` or answers the
+//! 404/400 envelope).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,9 +17,10 @@ use hyper_util::rt::TokioExecutor;
 use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
 use ticketflow_common::health::Health;
-use ticketflow_common::{context, server, telemetry};
+use ticketflow_common::{context, openapi, server, telemetry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::routes;
 
 use crate::config::{Config, Upstreams};
 use crate::domain::rate_limit::{RateLimiter, DEFAULT_CAPACITY};
@@ -91,11 +93,14 @@ impl AppState {
 }
 
 /// The public router (port 3000). No `/metrics` or `/health/ready` here: see
-/// [`internal_router`].
+/// [`internal_router`]. The gateway's own routes are documented (see
+/// [`ticketflow_common::openapi`]); `GET /api/docs/openapi.json` merges in the services'.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let own = openapi::router("TicketFlow API", routes::docs::DESCRIPTION)
         .merge(state.health.clone().liveness_router())
-        .route("/health/all", get(routes::health::all))
+        .routes(routes!(routes::health::all))
+        .routes(routes!(routes::docs::openapi));
+    openapi::attach(own)
         .fallback(routes::proxy::forward)
         .method_not_allowed_fallback(server::method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -90,7 +90,8 @@ fn percent_decode(segment: &str) -> Option<Vec<u8>> {
 }
 
 /// Public routes (CONTRACT §3): a missing or bad token there means "anonymous", elsewhere 401.
-/// The gateway's own `/health` and `/health/all` never reach this check.
+/// The gateway's own `/health`, `/health/all` and `/api/docs/openapi.json` (public) never reach
+/// this check.
 pub fn is_public(method: &Method, path: &str) -> bool {
     let Some(segments) = api_segments(path) else {
         return false;
@@ -130,6 +131,9 @@ mod tests {
             ),
             ("/api/usersX", Target::NotFound),
             ("/api/users-admin/x", Target::NotFound),
+            // The gateway's own API document: served by the gateway, never forwarded.
+            ("/api/docs/openapi.json", Target::NotFound),
+            ("/api/docs", Target::NotFound),
             ("/api", Target::NotFound),
             ("/api/", Target::NotFound),
             ("/API/users", Target::NotFound),

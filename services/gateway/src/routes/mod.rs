@@ -1,2 +1,3 @@
+pub mod docs;
 pub mod health;
 pub mod proxy;

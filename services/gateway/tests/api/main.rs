@@ -4,6 +4,7 @@
 mod auth;
 mod bodies;
 mod cors;
+mod docs;
 mod health;
 mod limits;
 mod routing;
