@@ -48,6 +48,46 @@ impl RequestContext {
     pub async fn scope<F: std::future::Future>(self, fut: F) -> F::Output {
         CURRENT.scope(self, fut).await
     }
+
+    /// Joins `span` to the caller's trace and makes the `traceparent` we pass on name it.
+    ///
+    /// With OpenTelemetry export on, `span` gets the incoming `traceparent` as its parent (via
+    /// the registered W3C propagator) and our outgoing `traceparent` carries `span`'s own trace
+    /// and span ids, so what we send and what we export link up. Without export there is no
+    /// span context, and the random child id made by `from_incoming` stays.
+    pub fn link(&mut self, span: &tracing::Span, incoming_traceparent: Option<&str>) {
+        use opentelemetry::trace::TraceContextExt as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+        if let Some(parent) = incoming_traceparent.filter(|tp| valid_traceparent(tp)) {
+            let carrier = Traceparent(parent);
+            let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&carrier));
+            span.set_parent(cx);
+        }
+        let cx = span.context();
+        let own = cx.span().span_context().clone();
+        if own.is_valid() {
+            self.traceparent = format!(
+                "00-{}-{}-{:02x}",
+                own.trace_id(),
+                own.span_id(),
+                own.trace_flags().to_u8()
+            );
+        }
+    }
+}
+
+/// A carrier holding just an incoming `traceparent`, for the propagator to read.
+struct Traceparent<'a>(&'a str);
+
+impl opentelemetry::propagation::Extractor for Traceparent<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
 }
 
 /// The request id of the request (or Kafka message) being handled, if any.
@@ -96,11 +136,22 @@ fn child_traceparent(parent: &str) -> String {
 
 /// Middleware: the outermost layer of every service and the gateway.
 pub async fn middleware(mut request: Request, next: Next) -> Response {
-    let ctx = {
+    let (mut ctx, incoming_traceparent) = {
         let headers = request.headers();
         let header = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        RequestContext::from_incoming(header(&REQUEST_ID), header(&TRACEPARENT))
+        let incoming = header(&TRACEPARENT).map(str::to_owned);
+        (
+            RequestContext::from_incoming(header(&REQUEST_ID), incoming.as_deref()),
+            incoming,
+        )
     };
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %ctx.request_id,
+    );
+    ctx.link(&span, incoming_traceparent.as_deref());
     for (name, value) in [
         (REQUEST_ID, &ctx.request_id),
         (TRACEPARENT, &ctx.traceparent),
@@ -109,12 +160,6 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
             request.headers_mut().insert(name, value);
         }
     }
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %ctx.request_id,
-    );
     let request_id = ctx.request_id.clone();
     let mut response = ctx.scope(next.run(request).instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -146,6 +191,37 @@ mod tests {
             .starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
         assert!(!ctx.traceparent.contains("00f067aa0ba902b7"));
         assert!(valid_traceparent(&ctx.traceparent));
+    }
+
+    #[test]
+    fn with_export_on_the_traceparent_we_send_names_our_exported_span() {
+        use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request");
+            let mut ctx = RequestContext::from_incoming(None, Some(parent));
+            ctx.link(&span, Some(parent));
+            let exported = span.context().span().span_context().clone();
+            assert_eq!(
+                exported.trace_id().to_string(),
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "the exported span continues the caller's trace"
+            );
+            assert_eq!(
+                ctx.traceparent,
+                format!("00-{}-{}-01", exported.trace_id(), exported.span_id()),
+                "the next hop's parent is the span we export"
+            );
+        });
     }
 
     #[test]

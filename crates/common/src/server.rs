@@ -40,7 +40,7 @@ pub fn finish(routes: impl Into<OpenApiRouter>, identity: IdentityKey) -> Router
     // Installed before the first request so no count is lost.
     telemetry::metrics_handle();
     let routes = routes.into().routes(routes!(telemetry::metrics_endpoint));
-    openapi::with_document(routes)
+    let app = openapi::with_document(routes)
         .route_layer(middleware::from_fn(telemetry::track_http))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -50,7 +50,27 @@ pub fn finish(routes: impl Into<OpenApiRouter>, identity: IdentityKey) -> Router
             StatusCode::GATEWAY_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(middleware::from_fn(payload_too_large))
+        .layer(middleware::from_fn(payload_too_large));
+    with_request_context(app)
+}
+
+/// The two outermost layers of every service and the gateway: the request context (request id,
+/// `traceparent`, the request span) and, inside its span, the access log — one INFO line per
+/// response with status and latency (5xx also as an error).
+pub fn with_request_context(app: Router) -> Router {
+    use tower_http::trace::{DefaultOnResponse, TraceLayer};
+    use tower_http::LatencyUnit;
+
+    let access_log = TraceLayer::new_for_http()
+        // The span is the one `context::middleware` opened, with the request id on it.
+        .make_span_with(|_: &axum::extract::Request| tracing::Span::current())
+        .on_request(())
+        .on_response(
+            DefaultOnResponse::new()
+                .level(tracing::Level::INFO)
+                .latency_unit(LatencyUnit::Millis),
+        );
+    app.layer(access_log)
         .layer(middleware::from_fn(context::middleware))
 }
 

@@ -79,6 +79,10 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         .as_ref()
         .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(service)));
 
+    // W3C trace context: the `traceparent` we receive and send is what spans are parented on.
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt_layer)

@@ -455,3 +455,49 @@ async fn past_the_connection_cap_a_new_client_is_refused_fast() -> anyhow::Resul
     stop.cancel();
     Ok(())
 }
+
+/// Collects what the fmt subscriber writes, for asserting on log lines.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut out) = self.0.lock() {
+            out.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_response_is_access_logged_with_its_request_id() -> anyhow::Result<()> {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let request = Request::get("/nowhere")
+        .header("x-request-id", "req-access-log")
+        .body(Body::empty())?;
+    let reply = call(request).await?;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let text = String::from_utf8(captured.0.lock().map(|b| b.clone()).unwrap_or_default())?;
+    let line = text
+        .lines()
+        .find(|l| l.contains("finished processing request"))
+        .unwrap_or_default();
+    assert!(line.contains("\"status\":404"), "{text}");
+    assert!(line.contains("\"latency\""), "{text}");
+    assert!(
+        line.contains("req-access-log"),
+        "the line is in the request's span: {text}"
+    );
+    Ok(())
+}

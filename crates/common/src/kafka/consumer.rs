@@ -168,10 +168,9 @@ where
             }
         };
         let delivery = Delivery::from_message(&msg);
-        let ctx = RequestContext::from_incoming(
-            delivery.header(HEADER_REQUEST_ID),
-            delivery.header(HEADER_TRACEPARENT),
-        );
+        let incoming_traceparent = delivery.header(HEADER_TRACEPARENT);
+        let mut ctx =
+            RequestContext::from_incoming(delivery.header(HEADER_REQUEST_ID), incoming_traceparent);
         let span = tracing::info_span!(
             "message",
             topic = %delivery.topic,
@@ -179,31 +178,37 @@ where
             offset = delivery.offset,
             request_id = %ctx.request_id,
         );
-        let outcome = tracing::Instrument::instrument(
-            ctx.scope(attempt(&config, &handler, &delivery, &shutdown)),
-            span.clone(),
-        )
-        .await;
-        let _entered = span.enter();
-        let label = match outcome {
-            Outcome::Handled => "handled",
-            Outcome::Stopped => break,
-            Outcome::DeadLetter { error, attempts } => {
-                if !dead_letter(&producer, &delivery, &error, attempts, &shutdown).await {
-                    break;
+        ctx.link(&span, incoming_traceparent);
+        // The whole handling of one message (attempts, dead-lettering, offset) runs inside its
+        // span and context; a span guard held across these awaits would attach to whatever
+        // else the thread ran meanwhile.
+        let handling = async {
+            let label = match attempt(&config, &handler, &delivery, &shutdown).await {
+                Outcome::Handled => "handled",
+                Outcome::Stopped => return false,
+                Outcome::DeadLetter { error, attempts } => {
+                    if !dead_letter(&producer, &delivery, &error, attempts, &shutdown).await {
+                        return false;
+                    }
+                    "dead_lettered"
                 }
-                "dead_lettered"
+            };
+            metrics::counter!(
+                "kafka_messages_consumed_total",
+                "topic" => delivery.topic.clone(),
+                "outcome" => label,
+            )
+            .increment(1);
+            if let Err(err) = consumer.store_offset_from_message(&msg) {
+                // Only possible after losing the partition in a rebalance; the new owner
+                // redelivers.
+                tracing::warn!(error = %err, "could not store offset");
             }
+            true
         };
-        metrics::counter!(
-            "kafka_messages_consumed_total",
-            "topic" => delivery.topic.clone(),
-            "outcome" => label,
-        )
-        .increment(1);
-        if let Err(err) = consumer.store_offset_from_message(&msg) {
-            // Only possible after losing the partition in a rebalance; the new owner redelivers.
-            tracing::warn!(error = %err, "could not store offset");
+        let keep_going = tracing::Instrument::instrument(ctx.scope(handling), span).await;
+        if !keep_going {
+            break;
         }
     }
 
