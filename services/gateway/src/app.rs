@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
 use ticketflow_common::health::Health;
-use ticketflow_common::{context, openapi, server, telemetry};
+use ticketflow_common::{openapi, server, telemetry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::routes;
@@ -100,7 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(state.health.clone().liveness_router())
         .routes(routes!(routes::health::all))
         .routes(routes!(routes::docs::openapi));
-    openapi::attach(own)
+    let app = openapi::attach(own)
         .fallback(routes::proxy::forward)
         .method_not_allowed_fallback(server::method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -112,8 +112,8 @@ pub fn router(state: AppState) -> Router {
             crate::middleware::cors,
         ))
         .layer(middleware::from_fn(crate::middleware::track))
-        .layer(middleware::from_fn(context::middleware))
-        .with_state(state)
+        .with_state(state);
+    server::with_request_context(app)
 }
 
 /// The internal router (`METRICS_PORT`, loopback unless `METRICS_BIND_ADDR` says otherwise):
