@@ -236,6 +236,7 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         match err {

@@ -47,6 +47,7 @@ impl Health {
         self
     }
 
+    #[cfg(feature = "postgres")]
     pub fn postgres(self, pool: sqlx::PgPool) -> Self {
         self.check("postgres", move || {
             let pool = pool.clone();

@@ -7,8 +7,10 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jwt;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod openapi;
+#[cfg(feature = "outbox")]
 pub mod outbox;
 pub mod retry;
 pub mod server;
