@@ -136,17 +136,18 @@ where
     env().parse_or(var, default)
 }
 
-/// A value that must never reach a log: `Debug` and `Display` print `[redacted]`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A value that must never reach a log: `Debug` and `Display` print `[redacted]`, and the
+/// memory is zeroed when dropped (`secrecy`). Reading it takes an explicit `expose()`.
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(secrecy::SecretString::from(value.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        secrecy::ExposeSecret::expose_secret(&self.0)
     }
 }
 
