@@ -11,11 +11,13 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 use ticketflow_common::openapi::{Document, DOCUMENT_PATH};
 use ticketflow_common::ApiError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::config::Service;
 use crate::domain::docs;
 use crate::routes::health::{upstream_get, PROBE_TIMEOUT};
+use crate::state::AppState;
 
 /// A service document larger than this is not read to the end (and counts as unavailable).
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -30,6 +32,11 @@ This document merges each running service's own `GET /openapi.json` at request t
 `x-merged-services` names the services merged, `x-unavailable-services` those that did not \
 answer (their routes are absent), and `x-internal-routes` what each service serves only on \
 its own port (health, metrics, its document), never through the gateway.";
+
+/// This module's routes: `GET /api/docs/openapi.json`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi))
+}
 
 /// The gateway's routes and, merged in, every service's.
 #[utoipa::path(

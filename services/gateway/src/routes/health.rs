@@ -4,6 +4,8 @@
 //! `{"status":"up","service":"gateway","version","uptime","timestamp"}`, no internal URLs.)
 
 use std::time::{Duration, Instant};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -15,8 +17,8 @@ use serde::Serialize;
 use ticketflow_common::context::{RequestContext, REQUEST_ID, TRACEPARENT};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::config::Service;
+use crate::state::AppState;
 
 /// Each probe gives up after this long.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,6 +43,11 @@ pub struct AllHealth {
     pub gateway: &'static str,
     /// In contract order.
     pub services: Vec<ServiceHealth>,
+}
+
+/// This module's routes: `GET /health/all`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(all))
 }
 
 /// `200 {"status":"up"|"degraded","gateway":"up","services":[…]}`, services in contract order,
