@@ -236,6 +236,16 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// The name of the unique constraint (or index) `err` violated, if that is what it is. Each
+/// service maps these names to its domain errors in one place.
+#[cfg(feature = "postgres")]
+pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),
+        _ => None,
+    }
+}
+
 #[cfg(feature = "postgres")]
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {

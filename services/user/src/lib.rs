@@ -5,9 +5,11 @@ pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod password;
 pub mod routes;
 pub mod seed;
+pub mod state;
 pub mod store;
 
 use std::time::Duration;
@@ -21,9 +23,10 @@ use ticketflow_common::{retry, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use app::{AppState, SERVICE};
+pub use app::SERVICE;
 pub use config::Config;
 pub use seed::{seed_database, seed_users, SeedOutcome, SeedStatus};
+pub use state::AppState;
 
 /// How long a request waits for a database connection before answering 503.
 const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -17,7 +17,6 @@ use anyhow::Context;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use ticketflow_common::config::Secret;
-use ticketflow_common::ApiError;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// How long a request waits for a hashing slot before answering `503`.
@@ -33,17 +32,6 @@ pub enum PasswordError {
     Busy,
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
-}
-
-impl From<PasswordError> for ApiError {
-    fn from(err: PasswordError) -> Self {
-        match err {
-            PasswordError::Busy => {
-                ApiError::unavailable("Too many sign-ins at once, try again shortly")
-            }
-            PasswordError::Failed(err) => ApiError::Internal(err),
-        }
-    }
 }
 
 /// argon2id cost parameters for new hashes. Verification always uses the parameters stored in
@@ -400,7 +388,8 @@ mod tests {
             .await?;
         let err = passwords.hash(&Secret::new("Test1234!")).await.err();
         assert!(matches!(err, Some(PasswordError::Busy)), "{err:?}");
-        let api: ApiError = PasswordError::Busy.into();
+        let api =
+            ticketflow_common::ApiError::from(crate::error::UserError::from(PasswordError::Busy));
         assert_eq!(api.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
         drop(held);
         Ok(())

@@ -15,8 +15,9 @@ use ticketflow_common::config::Secret;
 use ticketflow_common::Role;
 use uuid::Uuid;
 
-use crate::accounts::{self, CreateError};
+use crate::accounts;
 use crate::domain::user::User;
+use crate::error::UserError;
 use crate::password::Passwords;
 use crate::store::{self, users};
 
@@ -113,9 +114,8 @@ async fn ensure(
         match accounts::create(pool, &user).await {
             Ok(()) => return Ok(outcome(&user, SeedStatus::Created)),
             // Registered by someone else in the meantime: treat it as existing.
-            Err(CreateError::EmailTaken) => {}
-            Err(CreateError::Db(err)) => return Err(err.into()),
-            Err(CreateError::Other(err)) => return Err(err),
+            Err(UserError::EmailTaken) => {}
+            Err(err) => return Err(err.into()),
         }
     }
     let user = users::find_by_email(pool, account.email)

@@ -7,14 +7,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::error::ErrorEnvelope;
-use ticketflow_common::{jwt, ApiError, ApiJson, ApiResult, AuthUser, Role};
+use ticketflow_common::{jwt, ApiError, ApiJson, ApiResult, AuthUser};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::accounts::{self, CreateError};
-use crate::app::AppState;
+use crate::accounts;
 use crate::domain::user::{User, UserView};
-use crate::domain::validation::{self, EMAIL_MAX_BYTES, PASSWORD_MAX_BYTES};
-use crate::store::users;
+use crate::domain::validation;
+use crate::state::AppState;
 
 /// `{"token","expiresAt","user"}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,20 +56,12 @@ pub struct LoginBody {
     pub password: String,
 }
 
-fn email_taken() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "EMAIL_ALREADY_EXISTS",
-        "An account with this email already exists",
-    )
-}
-
-fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "INVALID_CREDENTIALS",
-        "Invalid email or password",
-    )
+/// This module's routes: register, login, me.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(me))
 }
 
 fn signed_in(state: &AppState, user: &User) -> ApiResult<AuthResponse> {
@@ -105,19 +98,7 @@ pub async fn register(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
     let registration = validation::registration(&body).map_err(ApiError::validation)?;
-    let pool = state.db()?;
-    // Cheap early answer; the unique index below is what actually guarantees uniqueness.
-    if users::email_exists(pool, &registration.email).await? {
-        return Err(email_taken());
-    }
-    let hash = state.passwords.hash(&registration.password).await?;
-    let user = User::new(registration.name, registration.email, hash, Role::User);
-    match accounts::create(pool, &user).await {
-        Ok(()) => {}
-        Err(CreateError::EmailTaken) => return Err(email_taken()),
-        Err(CreateError::Db(err)) => return Err(err.into()),
-        Err(CreateError::Other(err)) => return Err(err.into()),
-    }
+    let user = accounts::register(state.db()?, &state.passwords, registration).await?;
     tracing::info!(user_id = %user.id, "user registered");
     Ok((StatusCode::CREATED, Json(signed_in(&state, &user)?)))
 }
@@ -141,31 +122,14 @@ pub async fn login(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<AuthResponse>> {
     let credentials = validation::credentials(&body).map_err(ApiError::validation)?;
-    // No account can match these (registration never accepts them): skip the work.
-    if credentials.email.len() > EMAIL_MAX_BYTES
-        || credentials.password.expose().len() > PASSWORD_MAX_BYTES
-    {
-        return Err(invalid_credentials());
-    }
-    let pool = state.db()?;
-    let user = users::find_by_email(pool, &credentials.email).await?;
-    let matches = match &user {
-        Some(user) => {
-            state
-                .passwords
-                .verify(&credentials.password, &user.password_hash)
-                .await?
-        }
-        None => state.passwords.verify_dummy(&credentials.password).await?,
-    };
-    match user {
-        Some(user) if matches => {
+    match accounts::sign_in(state.db()?, &state.passwords, &credentials).await {
+        Ok(user) => {
             tracing::info!(user_id = %user.id, "user signed in");
             Ok(Json(signed_in(&state, &user)?))
         }
-        _ => {
-            tracing::info!("sign-in refused");
-            Err(invalid_credentials())
+        Err(err) => {
+            tracing::info!(reason = %err, "sign-in refused");
+            Err(err.into())
         }
     }
 }
@@ -184,9 +148,6 @@ pub async fn login(
     ),
 )]
 pub async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<MeResponse>> {
-    let pool = state.db()?;
-    match users::find_by_id(pool, caller.id).await? {
-        Some(user) => Ok(Json(MeResponse { user: user.view() })),
-        None => Err(ApiError::unauthorized("This account no longer exists")),
-    }
+    let user = accounts::find(state.db()?, caller.id).await?;
+    Ok(Json(MeResponse { user: user.view() }))
 }

@@ -13,14 +13,6 @@ pub const EMAIL_UNIQUE_INDEX: &str = "users_email_key";
 
 const COLUMNS: &str = "id, name, email, password_hash, role, created_at, updated_at";
 
-#[derive(Debug, thiserror::Error)]
-pub enum InsertError {
-    #[error("email already registered")]
-    EmailTaken,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: Uuid,
@@ -51,9 +43,9 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-/// Inserts `user`; `EmailTaken` when the address (case-insensitively) is registered already.
-pub async fn insert(conn: &mut PgConnection, user: &User) -> Result<(), InsertError> {
-    let result = sqlx::query(
+/// Inserts `user`. A taken address (case-insensitively) violates [`EMAIL_UNIQUE_INDEX`].
+pub async fn insert(conn: &mut PgConnection, user: &User) -> Result<(), sqlx::Error> {
+    sqlx::query(
         "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -65,14 +57,8 @@ pub async fn insert(conn: &mut PgConnection, user: &User) -> Result<(), InsertEr
     .bind(user.created_at)
     .bind(user.updated_at)
     .execute(conn)
-    .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(db)) if db.constraint() == Some(EMAIL_UNIQUE_INDEX) => {
-            Err(InsertError::EmailTaken)
-        }
-        Err(other) => Err(other.into()),
-    }
+    .await?;
+    Ok(())
 }
 
 /// `email` must be normalised (trimmed, lowercased).

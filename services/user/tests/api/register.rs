@@ -308,8 +308,9 @@ async fn malformed_bodies_are_400_envelopes() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_index_guards_the_database_itself() -> anyhow::Result<()> {
     // Even bypassing the service's pre-check, the store refuses a second address.
-    use ticketflow_user::accounts::{self, CreateError};
+    use ticketflow_user::accounts;
     use ticketflow_user::domain::user::User;
+    use ticketflow_user::error::UserError;
     let app = spawn_app().await?;
     let email = unique_email();
     let first = User::new(
@@ -327,7 +328,7 @@ async fn unique_index_guards_the_database_itself() -> anyhow::Result<()> {
     );
     assert!(matches!(
         accounts::create(&app.pool, &second).await,
-        Err(CreateError::EmailTaken)
+        Err(UserError::EmailTaken)
     ));
     // Rows written by hand in another case collide too (index on lower(email)).
     let clash = sqlx::query(
