@@ -16,7 +16,9 @@ pub mod retry;
 pub mod server;
 pub mod telemetry;
 pub mod time;
+pub mod validate;
 
 pub use auth::{AdminUser, AuthUser, OptionalUser, Role};
 pub use error::{ApiError, ApiResult, FieldError};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use validate::Fields;

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::Value;
+use ticketflow_common::validate::{self, Fields, Presence};
 use ticketflow_common::ApiError;
 use uuid::Uuid;
 
-use super::fields::{self, Fields, Presence};
 use super::money;
 
 pub const NAME_MAX: usize = 200;
@@ -55,7 +55,7 @@ pub fn validate_new(body: &Value) -> Result<NewEvent, ApiError> {
     let mut f = Fields::of(body)?;
     let name = f.required("name", name);
     let description = f.optional("description", description).unwrap_or_default();
-    let venue_id = f.required("venue_id", fields::uuid);
+    let venue_id = f.required("venue_id", validate::uuid);
     let date = f.required("date", date);
     let price_minor = f.required("price", price);
     let currency = f
@@ -64,24 +64,19 @@ pub fn validate_new(body: &Value) -> Result<NewEvent, ApiError> {
     let total_seats = f.required("total_seats", total_seats);
     let image_url = f.optional("image_url", image_url).flatten();
     let tags = f.optional("tags", tags).unwrap_or_default();
-    f.finish()?;
-    match (name, venue_id, date, price_minor, total_seats) {
-        (Some(name), Some(venue_id), Some(date), Some(price_minor), Some(total_seats)) => {
-            Ok(NewEvent {
-                name,
-                description,
-                venue_id,
-                date,
-                price_minor,
-                currency,
-                total_seats,
-                image_url,
-                tags,
-            })
-        }
-        // `finish` has already failed for any missing field.
-        _ => Err(ApiError::field("body", "is incomplete")),
-    }
+    f.finish_with(|| {
+        Some(NewEvent {
+            name: name?,
+            description,
+            venue_id: venue_id?,
+            date: date?,
+            price_minor: price_minor?,
+            currency,
+            total_seats: total_seats?,
+            image_url,
+            tags,
+        })
+    })
 }
 
 pub fn validate_patch(body: &Value) -> Result<EventPatch, ApiError> {
@@ -94,7 +89,7 @@ pub fn validate_patch(body: &Value) -> Result<EventPatch, ApiError> {
             Presence::Null => Some(String::new()),
             Presence::Value(v) => Some(v),
         },
-        venue_id: f.patch("venue_id", fields::uuid),
+        venue_id: f.patch("venue_id", validate::uuid),
         date: f.patch("date", date),
         price_minor: f.patch("price", price),
         currency: f.patch("currency", currency),
@@ -121,15 +116,15 @@ pub fn seats_change_allowed(current: u32, requested: u32) -> bool {
 }
 
 fn name(v: &Value) -> Result<String, String> {
-    fields::line(v, NAME_MAX)
+    validate::line(v, NAME_MAX)
 }
 
 fn description(v: &Value) -> Result<String, String> {
-    fields::text(v, DESCRIPTION_MAX)
+    validate::text(v, DESCRIPTION_MAX)
 }
 
 fn total_seats(v: &Value) -> Result<u32, String> {
-    fields::whole(v, SEATS_MIN, SEATS_MAX)
+    validate::whole(v, SEATS_MIN, SEATS_MAX)
 }
 
 fn currency(v: &Value) -> Result<String, String> {
@@ -166,7 +161,7 @@ fn tags(v: &Value) -> Result<Vec<String>, String> {
     }
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
-        let tag = fields::line(item, TAG_MAX_CHARS)
+        let tag = validate::line(item, TAG_MAX_CHARS)
             .map_err(|e| format!("each tag {e}"))?
             .to_lowercase();
         if !out.contains(&tag) {

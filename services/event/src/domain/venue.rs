@@ -1,9 +1,8 @@
 //! What makes a venue valid.
 
 use serde_json::Value;
+use ticketflow_common::validate::{self, Fields};
 use ticketflow_common::ApiError;
-
-use super::fields::{self, Fields};
 
 pub const NAME_MAX: usize = 200;
 pub const ADDRESS_MAX: usize = 500;
@@ -24,22 +23,22 @@ pub struct NewVenue {
 
 pub fn validate_new(body: &Value) -> Result<NewVenue, ApiError> {
     let mut f = Fields::of(body)?;
-    let name = f.required("name", |v| fields::line(v, NAME_MAX));
-    let address = f.required("address", |v| fields::line(v, ADDRESS_MAX));
-    let city = f.required("city", |v| fields::line(v, CITY_MAX));
-    let country = f.required("country", |v| fields::line(v, COUNTRY_MAX));
-    let capacity = f.required("capacity", |v| fields::whole(v, CAPACITY_MIN, CAPACITY_MAX));
-    f.finish()?;
-    match (name, address, city, country, capacity) {
-        (Some(name), Some(address), Some(city), Some(country), Some(capacity)) => Ok(NewVenue {
-            name,
-            address,
-            city,
-            country,
-            capacity,
-        }),
-        _ => Err(ApiError::field("body", "is incomplete")),
-    }
+    let name = f.required("name", |v| validate::line(v, NAME_MAX));
+    let address = f.required("address", |v| validate::line(v, ADDRESS_MAX));
+    let city = f.required("city", |v| validate::line(v, CITY_MAX));
+    let country = f.required("country", |v| validate::line(v, COUNTRY_MAX));
+    let capacity = f.required("capacity", |v| {
+        validate::whole(v, CAPACITY_MIN, CAPACITY_MAX)
+    });
+    f.finish_with(|| {
+        Some(NewVenue {
+            name: name?,
+            address: address?,
+            city: city?,
+            country: country?,
+            capacity: capacity?,
+        })
+    })
 }
 
 #[cfg(test)]
