@@ -1,11 +1,13 @@
 //! Request rules of CONTRACT §4, pure: a JSON body in, clean values or every problem out.
 //!
-//! Bodies are taken as `serde_json::Value` rather than a typed struct so a missing field, a
-//! wrong type and a bad value are all reported together, one `details` entry per field.
+//! Bodies are read with `ticketflow_common::validate::Fields`, as event-service reads its own,
+//! so a missing field, a wrong type and a bad value are all reported together, one `details`
+//! entry per field. The messages are this service's own (clients may show them).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use ticketflow_common::config::Secret;
-use ticketflow_common::FieldError;
+use ticketflow_common::validate::{self, Fields};
+use ticketflow_common::ApiError;
 
 pub const NAME_MIN_CHARS: usize = 2;
 pub const NAME_MAX_CHARS: usize = 100;
@@ -31,62 +33,49 @@ pub struct Credentials {
     pub password: Secret,
 }
 
-pub fn registration(body: &Value) -> Result<Registration, Vec<FieldError>> {
-    let fields = object(body)?;
-    let mut errors = Vec::new();
-    let name = string_field(fields, "name", &mut errors)
-        .and_then(|raw| check(validate_name(&raw), "name", &mut errors));
-    let email = string_field(fields, "email", &mut errors)
-        .and_then(|raw| check(normalize_email(&raw), "email", &mut errors));
-    let password = string_field(fields, "password", &mut errors).and_then(|raw| {
-        check(
-            validate_password(&raw).map(|()| raw),
-            "password",
-            &mut errors,
-        )
+/// Every problem of a `POST /api/users/register` body, or the registration it asks for.
+pub fn registration(body: &Value) -> Result<Registration, ApiError> {
+    let mut f = Fields::of(body)?;
+    let name = f.required("name", |v| Ok(validate_name(validate::string(v)?)?));
+    let email = f.required("email", |v| Ok(normalize_email(validate::string(v)?)?));
+    let password = f.required("password", |v| {
+        let raw = validate::string(v)?;
+        validate_password(raw)?;
+        Ok(Secret::new(raw.to_owned()))
     });
-    match (name, email, password) {
-        (Some(name), Some(email), Some(password)) if errors.is_empty() => Ok(Registration {
-            name,
-            email,
-            password: Secret::new(password),
-        }),
-        _ => Err(errors),
-    }
+    f.finish_with(|| {
+        Some(Registration {
+            name: name?,
+            email: email?,
+            password: password?,
+        })
+    })
 }
 
-pub fn credentials(body: &Value) -> Result<Credentials, Vec<FieldError>> {
-    let fields = object(body)?;
-    let mut errors = Vec::new();
-    let email = string_field(fields, "email", &mut errors).and_then(|raw| {
-        let email = raw.trim().to_lowercase();
-        check(
-            if email.is_empty() {
-                Err("is required")
-            } else {
-                Ok(email)
-            },
-            "email",
-            &mut errors,
-        )
+/// Every problem of a `POST /api/users/login` body, or the credentials it sends.
+pub fn credentials(body: &Value) -> Result<Credentials, ApiError> {
+    let mut f = Fields::of(body)?;
+    let email = f.required("email", |v| {
+        let email = validate::string(v)?.trim().to_lowercase();
+        non_empty(email)
     });
-    let password = string_field(fields, "password", &mut errors).and_then(|raw| {
-        check(
-            if raw.is_empty() {
-                Err("is required")
-            } else {
-                Ok(raw)
-            },
-            "password",
-            &mut errors,
-        )
+    let password = f.required("password", |v| {
+        non_empty(validate::string(v)?.to_owned()).map(Secret::new)
     });
-    match (email, password) {
-        (Some(email), Some(password)) if errors.is_empty() => Ok(Credentials {
-            email,
-            password: Secret::new(password),
-        }),
-        _ => Err(errors),
+    f.finish_with(|| {
+        Some(Credentials {
+            email: email?,
+            password: password?,
+        })
+    })
+}
+
+/// An empty string reads as a missing one.
+fn non_empty(text: String) -> Result<String, String> {
+    if text.is_empty() {
+        Err("is required".to_owned())
+    } else {
+        Ok(text)
     }
 }
 
@@ -159,45 +148,24 @@ pub fn is_plausible_email(email: &str) -> bool {
     local_ok && labels_ok && tld_ok
 }
 
-fn object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
-    body.as_object()
-        .ok_or_else(|| vec![FieldError::new("body", "must be a JSON object")])
-}
-
-/// The field as a string; records "is required" (absent or null) or "must be a string".
-fn string_field(
-    fields: &Map<String, Value>,
-    name: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    match fields.get(name) {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new(name, "is required"));
-            None
-        }
-        Some(Value::String(text)) => Some(text.clone()),
-        Some(_) => {
-            errors.push(FieldError::new(name, "must be a string"));
-            None
-        }
-    }
-}
-
-fn check<T>(
-    result: Result<T, &'static str>,
-    field: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<T> {
-    result
-        .map_err(|message| errors.push(FieldError::new(field, message)))
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use ticketflow_common::FieldError;
+
+    /// The `details` of a `400 VALIDATION_ERROR`; empty for anything else.
+    fn problems<T>(result: Result<T, ApiError>) -> Vec<FieldError> {
+        match result {
+            Err(ApiError::Client {
+                code: "VALIDATION_ERROR",
+                details,
+                ..
+            }) => details,
+            _ => Vec::new(),
+        }
+    }
 
     fn fields(errors: &[FieldError]) -> Vec<&str> {
         errors.iter().map(|e| e.field.as_str()).collect()
@@ -221,16 +189,16 @@ mod tests {
 
     #[test]
     fn every_invalid_field_is_reported() {
-        let errors = registration(&json!({"name": " a ", "email": "nope", "password": "short"}))
-            .err()
-            .unwrap_or_default();
+        let errors = problems(registration(
+            &json!({"name": " a ", "email": "nope", "password": "short"}),
+        ));
         assert_eq!(fields(&errors), ["name", "email", "password"]);
-        let errors = registration(&json!({})).err().unwrap_or_default();
+        let errors = problems(registration(&json!({})));
         assert_eq!(fields(&errors), ["name", "email", "password"]);
         assert!(errors.iter().all(|e| e.message == "is required"));
-        let errors = registration(&json!({"name": 5, "email": null, "password": ["x"]}))
-            .err()
-            .unwrap_or_default();
+        let errors = problems(registration(
+            &json!({"name": 5, "email": null, "password": ["x"]}),
+        ));
         assert_eq!(
             errors,
             vec![
@@ -239,8 +207,11 @@ mod tests {
                 FieldError::new("password", "must be a string"),
             ]
         );
-        let errors = registration(&json!([1, 2])).err().unwrap_or_default();
-        assert_eq!(fields(&errors), ["body"]);
+        let errors = problems(registration(&json!([1, 2])));
+        assert_eq!(
+            errors,
+            vec![FieldError::new("body", "must be a JSON object")]
+        );
     }
 
     #[test]
@@ -321,9 +292,7 @@ mod tests {
         let ok = credentials(&json!({"email": " X@Y.Z ", "password": "pw"}))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         assert_eq!(ok.email, "x@y.z");
-        let errors = credentials(&json!({"email": "  ", "password": 3}))
-            .err()
-            .unwrap_or_default();
+        let errors = problems(credentials(&json!({"email": "  ", "password": 3})));
         assert_eq!(
             errors,
             vec![

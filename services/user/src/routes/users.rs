@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::error::ErrorEnvelope;
-use ticketflow_common::{jwt, ApiError, ApiJson, ApiResult, AuthUser};
+use ticketflow_common::{jwt, ApiJson, ApiResult, AuthUser};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -97,7 +97,7 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
-    let registration = validation::registration(&body).map_err(ApiError::validation)?;
+    let registration = validation::registration(&body)?;
     let user = accounts::register(state.db()?, &state.passwords, registration).await?;
     tracing::info!(user_id = %user.id, "user registered");
     Ok((StatusCode::CREATED, Json(signed_in(&state, &user)?)))
@@ -121,7 +121,7 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<AuthResponse>> {
-    let credentials = validation::credentials(&body).map_err(ApiError::validation)?;
+    let credentials = validation::credentials(&body)?;
     match accounts::sign_in(state.db()?, &state.passwords, &credentials).await {
         Ok(user) => {
             tracing::info!(user_id = %user.id, "user signed in");
