@@ -2,8 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use ticketflow_common::{ApiError, FieldError};
+use serde_json::{Map, Value};
+use ticketflow_common::validate::{self, Fields};
+use ticketflow_common::ApiError;
 use uuid::Uuid;
+
+use super::event;
 
 pub const DEFAULT_PAGE: u32 = 1;
 pub const DEFAULT_LIMIT: u32 = 10;
@@ -40,88 +44,56 @@ impl ListQuery {
     }
 }
 
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+impl RawListQuery {
+    /// The parameters given (trimmed, `key=` left out) as the JSON object `Fields` reads.
+    fn given(&self) -> Value {
+        let params = [
+            ("page", &self.page),
+            ("limit", &self.limit),
+            ("search", &self.search),
+            ("venue_id", &self.venue_id),
+            ("from", &self.from),
+            ("to", &self.to),
+        ];
+        let given: Map<String, Value> = params
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let text = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+                Some((key.to_owned(), Value::String(text.to_owned())))
+            })
+            .collect();
+        Value::Object(given)
+    }
 }
 
-fn number(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    raw: Option<&str>,
-    default: u32,
-    max: u32,
-) -> u32 {
-    match raw {
-        None => default,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=max).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::new(
-                    field,
-                    format!("must be a whole number from 1 to {max}"),
-                ));
-                default
-            }
-        },
-    }
+/// A query-string number in `1..=max`.
+fn number(value: &Value, max: u32) -> Result<u32, String> {
+    validate::string(value)?
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("must be a whole number from 1 to {max}"))
 }
 
 pub fn parse(raw: &RawListQuery) -> Result<ListQuery, ApiError> {
-    let mut errors = Vec::new();
-    let page = number(
-        &mut errors,
-        "page",
-        given(&raw.page),
-        DEFAULT_PAGE,
-        MAX_PAGE,
-    );
-    let limit = number(
-        &mut errors,
-        "limit",
-        given(&raw.limit),
-        DEFAULT_LIMIT,
-        MAX_LIMIT,
-    );
-    let search = given(&raw.search).map(str::to_owned);
-    if let Some(text) = &search {
-        if text.chars().count() > SEARCH_MAX {
-            errors.push(FieldError::new(
-                "search",
-                format!("must be at most {SEARCH_MAX} characters"),
-            ));
-        } else if text.chars().any(char::is_control) {
-            errors.push(FieldError::new(
-                "search",
-                "must not contain control characters",
-            ));
-        }
-    }
-    let venue_id = given(&raw.venue_id).and_then(|text| match Uuid::parse_str(text) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            errors.push(FieldError::new("venue_id", "must be a UUID"));
-            None
-        }
-    });
-    let mut date = |field: &str, raw: Option<&str>| {
-        raw.and_then(|text| match super::event::parse_rfc3339(text) {
-            Ok(at) => Some(at),
-            Err(message) => {
-                errors.push(FieldError::new(field, message));
-                None
-            }
-        })
-    };
-    let from = date("from", given(&raw.from));
-    let to = date("to", given(&raw.to));
+    let given = raw.given();
+    let mut f = Fields::of(&given)?;
+    let page = f
+        .optional("page", |v| number(v, MAX_PAGE))
+        .unwrap_or(DEFAULT_PAGE);
+    let limit = f
+        .optional("limit", |v| number(v, MAX_LIMIT))
+        .unwrap_or(DEFAULT_LIMIT);
+    let search = f.optional("search", |v| validate::line(v, SEARCH_MAX));
+    let venue_id = f.optional("venue_id", validate::uuid);
+    let from = f.optional("from", event::date);
+    let to = f.optional("to", event::date);
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
-            errors.push(FieldError::new("to", "must not be before from"));
+            f.error("to", "must not be before from");
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    f.finish()?;
     Ok(ListQuery {
         page,
         limit,
@@ -213,6 +185,38 @@ mod tests {
             ("to", "2030-01-01T00:00:00Z")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn every_bad_parameter_is_reported_at_once() {
+        let long = "x".repeat(101);
+        let details = match parse(&raw(&[
+            ("page", "0"),
+            ("limit", "ten"),
+            ("search", &long),
+            ("venue_id", " nope "),
+            ("from", "2030-01-02T00:00:00Z"),
+            ("to", "2030-01-01T00:00:00Z"),
+        ])) {
+            Err(ApiError::Client { details, .. }) => details,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        let got: Vec<(&str, &str)> = details
+            .iter()
+            .map(|d| (d.field.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("page", "must be a whole number from 1 to 10000"),
+                ("limit", "must be a whole number from 1 to 100"),
+                ("search", "must be at most 100 characters"),
+                ("venue_id", "must be a UUID"),
+                ("to", "must not be before from"),
+            ]
+        );
+        let q = parse(&raw(&[("search", " a\u{7}b ")]));
+        assert!(q.is_err(), "control characters in search");
     }
 
     #[test]
