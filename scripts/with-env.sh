@@ -2,18 +2,12 @@
 # Runs a command with the project's configuration loaded, later files winning:
 #   .env.example (defaults) -> .env (your settings) -> .env.local (where `make local-infra` runs).
 # Variables already set in the environment win over all files.
+#
+# The files are parsed by dotenvy in crates/envfile (`with-env`), the same loader the tests'
+# `ticketflow_testkit::setting` uses: quote a value with spaces, `#` after a space starts a
+# comment, `$VAR` expands. This builds it (a no-op when up to date) and hands over to it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-declare -A preset=()
-while IFS='=' read -r name _; do preset[$name]=1; done < <(env)
-for file in "$root/.env.example" "$root/.env" "$root/.env.local"; do
-  [ -f "$file" ] || continue
-  while IFS= read -r line || [ -n "$line" ]; do
-    case "$line" in ''|'#'*) continue ;; esac
-    name="${line%%=*}"; value="${line#*=}"
-    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
-    [ -n "${preset[$name]:-}" ] && continue
-    export "$name=$value"
-  done < "$file"
-done
-exec "$@"
+target="${CARGO_TARGET_DIR:-$root/target}"
+"${CARGO:-cargo}" build --quiet --manifest-path "$root/Cargo.toml" -p ticketflow-envfile --bin with-env
+exec "$target/debug/with-env" --root "$root" "$@"

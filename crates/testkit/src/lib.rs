@@ -4,7 +4,7 @@
 //! Connection settings come from the environment, falling back to the repository's
 //! `.env.local` that `infra/local/stack.sh up` writes.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -27,30 +27,28 @@ fn repo_root() -> PathBuf {
     dir
 }
 
-fn env_local() -> &'static HashMap<String, String> {
-    static VALUES: OnceLock<HashMap<String, String>> = OnceLock::new();
-    VALUES.get_or_init(|| {
-        let text = std::fs::read_to_string(repo_root().join(".env.local")).unwrap_or_default();
-        text.lines()
-            .filter_map(|line| {
-                let line = line.trim();
-                if line.starts_with('#') {
-                    return None;
-                }
-                let (k, v) = line.split_once('=')?;
-                Some((k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
-            })
-            .collect()
-    })
+fn env_files() -> &'static Result<BTreeMap<String, String>, String> {
+    static VALUES: OnceLock<Result<BTreeMap<String, String>, String>> = OnceLock::new();
+    VALUES.get_or_init(|| ticketflow_envfile::load(&repo_root()).map_err(|e| e.to_string()))
 }
 
-/// A setting of the local stack: the process environment first, then `.env.local`.
+/// A setting of the local stack, as `scripts/with-env.sh` would pass it to a service: the
+/// process environment first (blank counts as unset), then `.env.example` → `.env` →
+/// `.env.local` (later files winning), parsed by the same loader (`ticketflow_envfile`).
 pub fn setting(name: &str) -> anyhow::Result<String> {
-    std::env::var(name)
-        .ok()
+    if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        return Ok(value);
+    }
+    let files = env_files().as_ref().map_err(|e| anyhow!("{e}"))?;
+    files
+        .get(name)
         .filter(|v| !v.is_empty())
-        .or_else(|| env_local().get(name).cloned())
-        .ok_or_else(|| anyhow!("{name} is not set and not in .env.local: run `make local-infra`"))
+        .cloned()
+        .ok_or_else(|| {
+            anyhow!(
+                "{name} is not set, nor in .env.example/.env/.env.local: run `make local-infra`"
+            )
+        })
 }
 
 pub fn kafka_bootstrap() -> anyhow::Result<String> {
