@@ -285,24 +285,21 @@ mod tests {
     #[test]
     fn absent_null_and_invalid_are_told_apart() -> Result<(), ApiError> {
         let body = json!({"null": null, "bad": 7, "good": " x "});
+        // One reader on a fresh collector: what it returned and what `finish` reported.
+        fn with<T>(
+            body: &Value,
+            reader: impl FnOnce(&mut Fields<'_>) -> T,
+        ) -> Result<(T, Vec<(String, String)>), ApiError> {
+            let mut f = Fields::of(body)?;
+            let out = reader(&mut f);
+            Ok((out, details(f.finish())))
+        }
         let read = |field: &str| -> Result<_, ApiError> {
-            let mut f = Fields::of(&body)?;
-            let required = f.required(field, short);
-            let required_errors = details(f.finish());
-            let mut f = Fields::of(&body)?;
-            let optional = f.optional(field, short);
-            let optional_errors = details(f.finish());
-            let mut f = Fields::of(&body)?;
-            let patch = f.patch(field, short);
-            let patch_errors = details(f.finish());
-            let mut f = Fields::of(&body)?;
-            let check = f.check(field, short);
-            let check_errors = details(f.finish());
             Ok((
-                (required, required_errors),
-                (optional, optional_errors),
-                (patch, patch_errors),
-                (check, check_errors),
+                with(&body, |f| f.required(field, short))?,
+                with(&body, |f| f.optional(field, short))?,
+                with(&body, |f| f.patch(field, short))?,
+                with(&body, |f| f.check(field, short))?,
             ))
         };
         let none = Vec::new;
