@@ -112,6 +112,7 @@ impl From<anyhow::Error> for HandlerError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<sqlx::Error> for HandlerError {
     fn from(err: sqlx::Error) -> Self {
         Self::Transient(err.into())
