@@ -4,11 +4,13 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod messaging;
 pub mod posters;
 pub mod routes;
 pub mod seed;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod view;
 
@@ -25,8 +27,8 @@ pub use config::Config;
 /// The name this service reports in health, logs and traces.
 pub const SERVICE: &str = "event-service";
 
-use crate::app::AppState;
 use crate::messaging::Relay;
+use crate::state::AppState;
 use crate::store::Store;
 
 /// How long shutdown waits for in-flight publications.

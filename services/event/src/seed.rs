@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 use crate::domain::event::{self, NewEvent};
 use crate::domain::venue::{self, NewVenue};
+use crate::error::EventError;
 use crate::messaging;
-use crate::service::{self, CreateEventError};
-use crate::store::{self, Store};
+use crate::service;
+use crate::store::Store;
 
 /// The catalogue shipped with the binary (`infra/seed/catalogue.json`), used when no
 /// `--file` is given, so a container needs no extra files.
@@ -180,7 +181,7 @@ pub async fn seed(
         }
         match service::create_venue(store, *id, new, &now).await {
             Ok(_) => report.venues_created += 1,
-            Err(err) if store::is_duplicate(&err) => report.venues_existing += 1,
+            Err(EventError::AlreadyExists) => report.venues_existing += 1,
             Err(err) => return Err(err).context("inserting a venue"),
         }
     }
@@ -192,12 +193,11 @@ pub async fn seed(
         }
         match service::create_event(store, *id, new, &now).await {
             Ok(_) => report.events_created += 1,
-            Err(CreateEventError::AlreadyExists) => report.events_existing += 1,
-            Err(CreateEventError::VenueNotFound) => {
+            Err(EventError::AlreadyExists) => report.events_existing += 1,
+            Err(EventError::VenueNotFound) => {
                 bail!("event {id}: venue {} does not exist", new.venue_id)
             }
-            Err(CreateEventError::Store(err)) => return Err(err).context("inserting an event"),
-            Err(CreateEventError::Internal(err)) => return Err(err),
+            Err(err) => return Err(err).context("inserting an event"),
         }
     }
 

@@ -1,39 +1,64 @@
-//! Operations shared by the HTTP routes and the seed: the store writes plus their rules.
+//! Operations of the HTTP routes and the seed: reads, writes and their rules. Everything here
+//! fails with an [`EventError`]; handlers only validate, call one of these, and shape JSON.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::error::Error as MongoError;
 use uuid::Uuid;
 
 use crate::domain::event::{seats_change_allowed, EventPatch, NewEvent};
+use crate::domain::listing::ListQuery;
 use crate::domain::venue::NewVenue;
+use crate::error::EventError;
 use crate::messaging;
-use crate::store::{bson_time, is_duplicate, EventDoc, Store, StoreResult, VenueDoc};
+use crate::store::{bson_time, EventDoc, Store, VenueDoc};
 
-#[derive(Debug)]
-pub enum CreateEventError {
-    VenueNotFound,
-    /// An event with this id exists already (only possible with caller-chosen ids: seed).
-    AlreadyExists,
-    Store(MongoError),
-    Internal(anyhow::Error),
+/// An event and its venue (`None` if the venue has gone).
+pub type EventWithVenue = (EventDoc, Option<VenueDoc>);
+
+/// Event `id` (canonical UUID text) with its venue.
+pub async fn event(store: &Store, id: &str) -> Result<EventWithVenue, EventError> {
+    let event = store.event(id).await?.ok_or(EventError::EventNotFound)?;
+    let venue = store.venue(&event.venue_id).await?;
+    Ok((event, venue))
 }
 
-#[derive(Debug)]
-pub enum UpdateEventError {
-    EventNotFound,
-    VenueNotFound,
-    /// `total_seats` differs from the announced number.
-    SeatsAlreadyAllocated {
-        current: i64,
-    },
-    Store(MongoError),
+/// One page of events matching `query`, each with its venue (one extra query for the page),
+/// and the total number matching.
+pub async fn events(
+    store: &Store,
+    query: &ListQuery,
+    now: DateTime<Utc>,
+) -> Result<(Vec<EventWithVenue>, u64), EventError> {
+    let (events, total) = store.list_events(query, now).await?;
+    let mut ids: Vec<String> = events.iter().map(|e| e.venue_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let venues: HashMap<String, VenueDoc> = store
+        .venues_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    let page = events
+        .into_iter()
+        .map(|e| {
+            let venue = venues.get(&e.venue_id).cloned();
+            (e, venue)
+        })
+        .collect();
+    Ok((page, total))
 }
 
-impl From<MongoError> for UpdateEventError {
-    fn from(err: MongoError) -> Self {
-        Self::Store(err)
-    }
+/// Venue `id` (canonical UUID text).
+pub async fn venue(store: &Store, id: &str) -> Result<VenueDoc, EventError> {
+    store.venue(id).await?.ok_or(EventError::VenueNotFound)
+}
+
+/// Every venue, sorted by name.
+pub async fn venues(store: &Store) -> Result<Vec<VenueDoc>, EventError> {
+    Ok(store.venues().await?)
 }
 
 pub fn new_venue_doc(id: Uuid, venue: &NewVenue, now: &DateTime<Utc>) -> VenueDoc {
@@ -54,7 +79,7 @@ pub async fn create_venue(
     id: Uuid,
     venue: &NewVenue,
     now: &DateTime<Utc>,
-) -> StoreResult<VenueDoc> {
+) -> Result<VenueDoc, EventError> {
     let doc = new_venue_doc(id, venue, now);
     store.insert_venue(&doc).await?;
     Ok(doc)
@@ -91,18 +116,14 @@ pub async fn create_event(
     id: Uuid,
     event: &NewEvent,
     now: &DateTime<Utc>,
-) -> Result<(EventDoc, VenueDoc), CreateEventError> {
+) -> Result<(EventDoc, VenueDoc), EventError> {
     let venue = store
         .venue(&event.venue_id.to_string())
-        .await
-        .map_err(CreateEventError::Store)?
-        .ok_or(CreateEventError::VenueNotFound)?;
-    let doc = new_event_doc(id, event, now).map_err(CreateEventError::Internal)?;
-    match store.insert_event(&doc).await {
-        Ok(()) => Ok((doc, venue)),
-        Err(err) if is_duplicate(&err) => Err(CreateEventError::AlreadyExists),
-        Err(err) => Err(CreateEventError::Store(err)),
-    }
+        .await?
+        .ok_or(EventError::VenueNotFound)?;
+    let doc = new_event_doc(id, event, now)?;
+    store.insert_event(&doc).await?;
+    Ok((doc, venue))
 }
 
 /// Applies a partial update. Rules, in order: the event exists; `total_seats`, if sent,
@@ -112,17 +133,14 @@ pub async fn update_event(
     id: &str,
     patch: &EventPatch,
     now: &DateTime<Utc>,
-) -> Result<(EventDoc, Option<VenueDoc>), UpdateEventError> {
-    let current = store
-        .event(id)
-        .await?
-        .ok_or(UpdateEventError::EventNotFound)?;
+) -> Result<EventWithVenue, EventError> {
+    let current = store.event(id).await?.ok_or(EventError::EventNotFound)?;
     if let Some(requested) = patch.total_seats {
         let allowed = u32::try_from(current.total_seats)
             .map(|c| seats_change_allowed(c, requested))
             .unwrap_or(false);
         if !allowed {
-            return Err(UpdateEventError::SeatsAlreadyAllocated {
+            return Err(EventError::SeatsAlreadyAllocated {
                 current: current.total_seats,
             });
         }
@@ -133,7 +151,7 @@ pub async fn update_event(
         .unwrap_or_else(|| current.venue_id.clone());
     let venue = store.venue(&venue_id).await?;
     if patch.venue_id.is_some() && venue.is_none() {
-        return Err(UpdateEventError::VenueNotFound);
+        return Err(EventError::VenueNotFound);
     }
     let set = patch_set(patch, &current);
     if set.is_empty() {
@@ -144,7 +162,7 @@ pub async fn update_event(
     let updated = store
         .update_event(id, set)
         .await?
-        .ok_or(UpdateEventError::EventNotFound)?;
+        .ok_or(EventError::EventNotFound)?;
     Ok((updated, venue))
 }
 

@@ -1,7 +1,5 @@
 //! `/api/events`.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,22 +11,29 @@ use ticketflow_common::error::ErrorEnvelope;
 use ticketflow_common::{AdminUser, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use tracing::Instrument;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::bodies::{EventPatchBody, NewEventBody};
-use super::venues::venue_not_found;
-use super::{parse_id, store_error};
-use crate::app::AppState;
+use super::parse_id;
 use crate::domain::{event, listing};
-use crate::service::{self, CreateEventError, UpdateEventError};
-use crate::store::{EventDoc, Store, VenueDoc};
+use crate::error::EventError;
+use crate::service;
+use crate::state::AppState;
+use crate::store::EventDoc;
 use crate::view::EventView;
 use crate::{messaging, posters};
 
-/// The code a client gets when it tries to change `total_seats` of an existing event.
-pub const SEATS_ALREADY_ALLOCATED: &str = "SEATS_ALREADY_ALLOCATED";
+/// This module's routes: list, get, create, update, poster.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update))
+        .routes(routes!(poster))
+}
 
-pub fn event_not_found() -> ApiError {
-    ApiError::not_found("EVENT_NOT_FOUND", "Event not found")
+fn event_not_found() -> ApiError {
+    EventError::EventNotFound.into()
 }
 
 /// One page of events.
@@ -38,24 +43,6 @@ pub struct EventPage {
     total: u64,
     page: u32,
     limit: u32,
-}
-
-/// Events with their venues, fetched in one extra query for the whole page.
-async fn with_venues(store: &Store, events: &[EventDoc]) -> ApiResult<Vec<EventView>> {
-    let mut ids: Vec<String> = events.iter().map(|e| e.venue_id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let venues: HashMap<String, VenueDoc> = store
-        .venues_by_ids(&ids)
-        .await
-        .map_err(store_error)?
-        .into_iter()
-        .map(|v| (v.id.clone(), v))
-        .collect();
-    Ok(events
-        .iter()
-        .map(|e| EventView::new(e, venues.get(&e.venue_id)))
-        .collect())
 }
 
 /// `GET /api/events?page&limit&search&venue_id&from&to`.
@@ -86,13 +73,13 @@ pub async fn list(
     ApiQuery(raw): ApiQuery<listing::RawListQuery>,
 ) -> ApiResult<Json<EventPage>> {
     let query = listing::parse(&raw)?;
-    let store = state.store()?;
-    let (events, total) = store
-        .list_events(&query, ticketflow_common::time::now())
-        .await
-        .map_err(store_error)?;
+    let (events, total) =
+        service::events(state.store()?, &query, ticketflow_common::time::now()).await?;
     Ok(Json(EventPage {
-        events: with_venues(store, &events).await?,
+        events: events
+            .iter()
+            .map(|(event, venue)| EventView::new(event, venue.as_ref()))
+            .collect(),
         total,
         page: query.page,
         limit: query.limit,
@@ -117,13 +104,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<EventView>> {
     let id = parse_id(&id).ok_or_else(event_not_found)?;
-    let store = state.store()?;
-    let event = store
-        .event(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(event_not_found)?;
-    let venue = store.venue(&event.venue_id).await.map_err(store_error)?;
+    let (event, venue) = service::event(state.store()?, &id).await?;
     Ok(Json(EventView::new(&event, venue.as_ref())))
 }
 
@@ -155,12 +136,7 @@ pub async fn poster(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = parse_id(&id).ok_or_else(event_not_found)?;
-    let event = state
-        .store()?
-        .event(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(event_not_found)?;
+    let (event, _) = service::event(state.store()?, &id).await?;
     let poster = posters::builtin(&id).unwrap_or_else(|| {
         let day = crate::store::chrono_time(event.date).format("%e %B %Y");
         posters::placard(&event.name, day.to_string().trim())
@@ -212,16 +188,7 @@ pub async fn create(
     let new = event::validate_new(&body)?;
     let store = state.store()?;
     let now = ticketflow_common::time::now();
-    let (doc, venue) = service::create_event(store, uuid::Uuid::new_v4(), &new, &now)
-        .await
-        .map_err(|err| match err {
-            CreateEventError::VenueNotFound => venue_not_found(),
-            CreateEventError::Store(err) => store_error(err),
-            CreateEventError::AlreadyExists => {
-                ApiError::Internal(anyhow::anyhow!("a fresh event id already exists"))
-            }
-            CreateEventError::Internal(err) => ApiError::Internal(err),
-        })?;
+    let (doc, venue) = service::create_event(store, uuid::Uuid::new_v4(), &new, &now).await?;
     tracing::info!(event_id = %doc.id, admin = %admin.id, "event created");
     spawn_publish(&state, doc.clone());
     Ok((
@@ -236,7 +203,7 @@ fn spawn_publish(state: &AppState, doc: EventDoc) {
     let Ok(store) = state.store().cloned() else {
         return;
     };
-    let producer = state.producer().clone();
+    let producer = state.producer.clone();
     let span = tracing::info_span!("publish_event_created", event_id = %doc.id);
     let task = async move {
         if let Err(err) = messaging::publish_pending(&store, &producer, &doc).await {
@@ -246,7 +213,7 @@ fn spawn_publish(state: &AppState, doc: EventDoc) {
             );
         }
     };
-    let tasks = state.tasks();
+    let tasks = &state.tasks;
     match RequestContext::current() {
         Some(ctx) => tasks.spawn(ctx.scope(task).instrument(span)),
         None => tasks.spawn(task.instrument(span)),
@@ -282,21 +249,7 @@ pub async fn update(
     let id = parse_id(&id).ok_or_else(event_not_found)?;
     let store = state.store()?;
     let now = ticketflow_common::time::now();
-    let (doc, venue) = service::update_event(store, &id, &patch, &now)
-        .await
-        .map_err(|err| match err {
-            UpdateEventError::EventNotFound => event_not_found(),
-            UpdateEventError::VenueNotFound => venue_not_found(),
-            UpdateEventError::SeatsAlreadyAllocated { current } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                SEATS_ALREADY_ALLOCATED,
-                format!(
-                    "total_seats cannot change once an event is created (seats for {current} \
-                     are already laid out); create a new event instead"
-                ),
-            ),
-            UpdateEventError::Store(err) => store_error(err),
-        })?;
+    let (doc, venue) = service::update_event(store, &id, &patch, &now).await?;
     tracing::info!(event_id = %doc.id, admin = %admin.id, "event updated");
     Ok(Json(EventView::new(&doc, venue.as_ref())))
 }

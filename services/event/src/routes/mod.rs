@@ -4,13 +4,6 @@ pub mod bodies;
 pub mod events;
 pub mod venues;
 
-use mongodb::error::Error as MongoError;
-use ticketflow_common::ApiError;
-
-pub(crate) fn store_error(err: MongoError) -> ApiError {
-    crate::store::api_error(err)
-}
-
 /// A path id in canonical form, or `None` when it is not a UUID (callers answer 404: an id
 /// that cannot exist is simply not found).
 pub(crate) fn parse_id(raw: &str) -> Option<String> {

@@ -6,18 +6,24 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::error::ErrorEnvelope;
-use ticketflow_common::{AdminUser, ApiError, ApiJson, ApiPath, ApiResult};
+use ticketflow_common::{AdminUser, ApiJson, ApiPath, ApiResult};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::bodies::NewVenueBody;
-use super::{parse_id, store_error};
-use crate::app::AppState;
+use super::parse_id;
 use crate::domain::venue;
+use crate::error::EventError;
 use crate::service;
+use crate::state::AppState;
 use crate::view::VenueView;
 
-pub fn venue_not_found() -> ApiError {
-    ApiError::not_found("VENUE_NOT_FOUND", "Venue not found")
+/// This module's routes: list, get, create.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -37,7 +43,7 @@ pub struct VenueList {
     ),
 )]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<VenueList>> {
-    let venues = state.store()?.venues().await.map_err(store_error)?;
+    let venues = service::venues(state.store()?).await?;
     Ok(Json(VenueList {
         venues: venues.iter().map(VenueView::from).collect(),
     }))
@@ -60,13 +66,8 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<VenueView>> {
-    let id = parse_id(&id).ok_or_else(venue_not_found)?;
-    let venue = state
-        .store()?
-        .venue(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(venue_not_found)?;
+    let id = parse_id(&id).ok_or(EventError::VenueNotFound)?;
+    let venue = service::venue(state.store()?, &id).await?;
     Ok(Json(VenueView::from(&venue)))
 }
 
@@ -94,9 +95,7 @@ pub async fn create(
     let new = venue::validate_new(&body)?;
     let store = state.store()?;
     let now = ticketflow_common::time::now();
-    let doc = service::create_venue(store, uuid::Uuid::new_v4(), &new, &now)
-        .await
-        .map_err(store_error)?;
+    let doc = service::create_venue(store, uuid::Uuid::new_v4(), &new, &now).await?;
     tracing::info!(venue_id = %doc.id, admin = %admin.id, "venue created");
     Ok((StatusCode::CREATED, Json(VenueView::from(&doc))))
 }

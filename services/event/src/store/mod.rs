@@ -15,7 +15,6 @@ use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
-use ticketflow_common::ApiError;
 
 use crate::domain::listing::{literal_pattern, ListQuery};
 
@@ -109,16 +108,6 @@ pub fn is_unavailable(err: &MongoError) -> bool {
             | ErrorKind::DnsResolve { .. }
             | ErrorKind::Shutdown
     )
-}
-
-/// Unreachable store → `503`; anything else → `500` (logged, never shown).
-pub fn api_error(err: MongoError) -> ApiError {
-    if is_unavailable(&err) {
-        tracing::warn!(error = %err, "MongoDB unavailable");
-        ApiError::unavailable("A dependency is unavailable, try again shortly")
-    } else {
-        ApiError::Internal(anyhow::Error::new(err).context("MongoDB operation failed"))
-    }
 }
 
 /// Serialises this process's updates of one event document.
