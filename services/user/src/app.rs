@@ -10,9 +10,7 @@ use utoipa_axum::routes;
 
 use crate::routes;
 use crate::state::AppState;
-
-/// The name this service reports in health, logs and traces.
-pub const SERVICE: &str = "user-service";
+use crate::SERVICE;
 
 /// Every route of CONTRACT §4, plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
 /// (every one documented: see [`ticketflow_common::openapi`]).

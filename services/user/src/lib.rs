@@ -23,10 +23,12 @@ use ticketflow_common::{retry, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use app::SERVICE;
 pub use config::Config;
 pub use seed::{seed_database, seed_users, SeedOutcome, SeedStatus};
 pub use state::AppState;
+
+/// The name this service reports in health, logs and traces.
+pub const SERVICE: &str = "user-service";
 
 /// How long a request waits for a database connection before answering 503.
 const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use ticketflow_common::context::{RequestContext, REQUEST_ID, TRACEPARENT};
 use ticketflow_common::server::MAX_BODY_BYTES;
-use ticketflow_common::{ApiError, FieldError};
+use ticketflow_common::ApiError;
 
 use crate::auth;
 use crate::domain::client_ip::{canonical, X_FORWARDED_FOR};
@@ -39,19 +39,18 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// The fallback handler of the public router.
 pub async fn forward(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
-    let service = match routing::resolve(path) {
-        Target::Proxy(service) => service,
-        Target::NotFound => {
-            return ApiError::not_found("NOT_FOUND", "No such route").into_response()
-        }
-        Target::BadPath => {
-            return ApiError::validation(vec![FieldError::new(
+    let service =
+        match routing::resolve(path) {
+            Target::Proxy(service) => service,
+            Target::NotFound => {
+                return ApiError::not_found("NOT_FOUND", "No such route").into_response()
+            }
+            Target::BadPath => return ApiError::field(
                 "path",
                 "must not contain '.' or '..' segments, encoded separators or malformed escapes",
-            )])
-            .into_response()
-        }
-    };
+            )
+            .into_response(),
+        };
 
     let identity = auth::identify(&state.jwt_secret, request.headers());
     if identity.is_none() && !routing::is_public(request.method(), path) {
