@@ -66,6 +66,26 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     OpenApiRouter::with_openapi(base(title, description))
 }
 
+/// The error answers most routes share, for `responses(...)` of `#[utoipa::path]` next to the
+/// route's own: `responses((status = 201, ...), AdminOnly, Invalid, Unavailable)`.
+#[derive(utoipa::IntoResponses)]
+pub enum AdminOnly {
+    #[response(status = 401, description = "`UNAUTHORIZED`: no valid token")]
+    Unauthorized(ErrorEnvelope<'static>),
+    #[response(status = 403, description = "`FORBIDDEN`: not an ADMIN")]
+    Forbidden(ErrorEnvelope<'static>),
+}
+
+/// `400 VALIDATION_ERROR`, every problem of the request at once in `details`.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field")]
+pub struct Invalid(pub ErrorEnvelope<'static>);
+
+/// `503 SERVICE_UNAVAILABLE`: a store the route needs is not reachable (yet).
+#[derive(utoipa::IntoResponses)]
+#[response(status = 503, description = "`SERVICE_UNAVAILABLE`: a store it needs is not reachable yet")]
+pub struct Unavailable(pub ErrorEnvelope<'static>);
+
 /// `GET /health` (CONTRACT: the same fields in every service).
 #[derive(Serialize, ToSchema)]
 pub struct Liveness {

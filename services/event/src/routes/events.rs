@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::context::RequestContext;
 use ticketflow_common::error::ErrorEnvelope;
+use ticketflow_common::openapi::{AdminOnly, Invalid, Unavailable};
 use ticketflow_common::{AdminUser, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use tracing::Instrument;
 use utoipa::ToSchema;
@@ -65,7 +66,7 @@ pub struct EventPage {
     responses(
         (status = 200, description = "One page of events", body = EventPage),
         (status = 400, description = "`VALIDATION_ERROR`: a bad parameter", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`: the store is not reachable", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn list(
@@ -96,7 +97,7 @@ pub async fn list(
     responses(
         (status = 200, description = "The event", body = EventView),
         (status = 404, description = "`EVENT_NOT_FOUND` (also for an id that is not a UUID)", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn get(
@@ -127,7 +128,7 @@ const POSTER_CACHE_CONTROL: &str = "public, max-age=3600";
             headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=3600`"))),
         (status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"),
         (status = 404, description = "`EVENT_NOT_FOUND`", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn poster(
@@ -173,11 +174,10 @@ pub async fn poster(
     request_body = NewEventBody,
     responses(
         (status = 201, description = "Created; `ticketflow.event.created` follows", body = EventView),
-        (status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field", body = ErrorEnvelope),
-        (status = 401, description = "`UNAUTHORIZED`", body = ErrorEnvelope),
-        (status = 403, description = "`FORBIDDEN`: not an ADMIN", body = ErrorEnvelope),
+        Invalid,
+        AdminOnly,
         (status = 404, description = "`VENUE_NOT_FOUND`", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn create(
@@ -231,12 +231,11 @@ fn spawn_publish(state: &AppState, doc: EventDoc) {
     request_body = EventPatchBody,
     responses(
         (status = 200, description = "The event after the update", body = EventView),
-        (status = 400, description = "`VALIDATION_ERROR`", body = ErrorEnvelope),
-        (status = 401, description = "`UNAUTHORIZED`", body = ErrorEnvelope),
-        (status = 403, description = "`FORBIDDEN`: not an ADMIN", body = ErrorEnvelope),
+        Invalid,
+        AdminOnly,
         (status = 404, description = "`EVENT_NOT_FOUND` or `VENUE_NOT_FOUND`", body = ErrorEnvelope),
         (status = 422, description = "`SEATS_ALREADY_ALLOCATED`: `total_seats` cannot change", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn update(

@@ -6,6 +6,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::error::ErrorEnvelope;
+use ticketflow_common::openapi::{AdminOnly, Invalid, Unavailable};
 use ticketflow_common::{AdminUser, ApiJson, ApiPath, ApiResult};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,7 +40,7 @@ pub struct VenueList {
     operation_id = "list_venues",
     responses(
         (status = 200, description = "Every venue, sorted by name (then id)", body = VenueList),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<VenueList>> {
@@ -59,7 +60,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<VenueList>> {
     responses(
         (status = 200, description = "The venue", body = VenueView),
         (status = 404, description = "`VENUE_NOT_FOUND` (also for an id that is not a UUID)", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn get(
@@ -81,10 +82,9 @@ pub async fn get(
     request_body = NewVenueBody,
     responses(
         (status = 201, description = "Created", body = VenueView),
-        (status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field", body = ErrorEnvelope),
-        (status = 401, description = "`UNAUTHORIZED`", body = ErrorEnvelope),
-        (status = 403, description = "`FORBIDDEN`: not an ADMIN", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Invalid,
+        AdminOnly,
+        Unavailable,
     ),
 )]
 pub async fn create(

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use ticketflow_common::error::ErrorEnvelope;
+use ticketflow_common::openapi::{Invalid, Unavailable};
 use ticketflow_common::{jwt, ApiJson, ApiResult, AuthUser};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -88,9 +89,9 @@ fn signed_in(state: &AppState, user: &User) -> ApiResult<AuthResponse> {
     request_body = RegisterBody,
     responses(
         (status = 201, description = "Account created and signed in", body = AuthResponse),
-        (status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field", body = ErrorEnvelope),
+        Invalid,
         (status = 409, description = "`EMAIL_ALREADY_EXISTS`", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`: the database is not ready", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn register(
@@ -112,9 +113,9 @@ pub async fn register(
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in", body = AuthResponse),
-        (status = 400, description = "`VALIDATION_ERROR`", body = ErrorEnvelope),
+        Invalid,
         (status = 401, description = "`INVALID_CREDENTIALS`: unknown e-mail or wrong password", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn login(
@@ -144,7 +145,7 @@ pub async fn login(
     responses(
         (status = 200, description = "The caller's account", body = MeResponse),
         (status = 401, description = "`UNAUTHORIZED`: no identity, or it names no account", body = ErrorEnvelope),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = ErrorEnvelope),
+        Unavailable,
     ),
 )]
 pub async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<MeResponse>> {
