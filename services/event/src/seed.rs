@@ -187,8 +187,19 @@ pub async fn seed(
     }
 
     for (id, new) in &resolved.events {
-        if store.event(&id.to_string()).await?.is_some() {
+        if let Some(existing) = store.event(&id.to_string()).await? {
             report.events_existing += 1;
+            // Seeded before posters were served by the API: /posters/<slug>.svg never loaded.
+            if existing
+                .image_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("/posters/"))
+            {
+                let url = crate::posters::url(&existing.id);
+                store
+                    .update_event(&existing.id, mongodb::bson::doc! {"image_url": url})
+                    .await?;
+            }
             continue;
         }
         match service::create_event(store, *id, new, &now).await {

@@ -71,9 +71,20 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
         assert_eq!(message.payload["currency"], "INR");
     }
 
-    // A second run (even a day later) changes nothing.
+    // An event seeded before posters were served by the API gets its image_url repaired.
+    let old_seeded = catalogue.events[0].id.to_string();
+    store
+        .update_event(
+            &old_seeded,
+            mongodb::bson::doc! {"image_url": "/posters/old.svg"},
+        )
+        .await?;
+
+    // A second run (even a day later) changes nothing else.
     let tomorrow = today.succ_opt().unwrap_or(today);
     let second = seed(&store, &producer, &catalogue, tomorrow).await?;
+    let repaired = store.event(&old_seeded).await?.and_then(|e| e.image_url);
+    assert_eq!(repaired, Some(format!("/api/events/{old_seeded}/poster")));
     assert_eq!(
         second,
         SeedReport {
