@@ -30,6 +30,16 @@ pub const USER_PROOF: &str = "x-user-proof";
 pub const PROOF_VALIDITY_SECS: i64 = 30;
 const PROOF_VERSION: &str = "v1";
 
+/// The one identity key of in-process tests (services', gateway's and e2e's): each passes it
+/// to its `Config::for_test(..)`, so a test's gateway and services agree, and tests sign the
+/// headers they forge with it. Its secret is in the source: never use it outside tests.
+#[doc(hidden)]
+pub fn test_identity_key() -> IdentityKey {
+    IdentityKey::new(Secret::new(
+        "ticketflow-tests-only-internal-secret-0123456789",
+    ))
+}
+
 /// The key the gateway signs identities with and services verify them with
 /// (`INTERNAL_SECRET`). `server::finish` makes it available to the extractors below.
 #[derive(Clone, Debug)]

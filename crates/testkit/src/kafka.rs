@@ -11,7 +11,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-/// A topic name no other test uses.
+/// A topic name or consumer group id no other test uses (each test's consumers get their own
+/// group, so they never share offsets or a rebalance with another test's).
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}.{}", uuid::Uuid::new_v4().simple())
 }
@@ -68,7 +69,7 @@ impl TopicWatcher {
         let bootstrap = super::kafka_bootstrap()?;
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &bootstrap)
-            .set("group.id", super::unique_db_name("tfwatch"))
+            .set("group.id", unique_name("tfwatch"))
             .set("enable.auto.commit", "false")
             .create()?;
         let mut assignment = TopicPartitionList::new();
