@@ -1,5 +1,6 @@
 //! Typed configuration. `Config::from_env` reads the process environment; `Config::from_lookup`
-//! takes any name → value function, so tests check the rules without touching process env.
+//! takes any name → value function, so tests check the rules without touching process env;
+//! `Config::for_test` builds one programmatically for in-process tests.
 
 use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::{self as common, ConfigError, Secret, Vars};
@@ -13,6 +14,9 @@ pub const DEFAULT_JWT_EXPIRATION_MS: i64 = 604_800_000;
 /// Upper bound for `JWT_EXPIRATION` (10 years), so expiry arithmetic can never overflow.
 pub const MAX_JWT_EXPIRATION_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
 const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+/// The JWT key of [`Config::for_test`]: tests that mint or check tokens use it, and so does a
+/// test gateway in front of a test user-service.
+pub const TEST_JWT_SECRET: &str = "user-tests-jwt-secret-0123456789-abcdefgh";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -39,6 +43,22 @@ impl Config {
     /// Reads the process environment (blank values count as unset).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(common::optional)
+    }
+
+    /// A configuration for in-process tests: the given database, Kafka and identity key,
+    /// [`TEST_JWT_SECRET`], contract defaults, and `PasswordCost::TEST_ONLY_MINIMAL` so that
+    /// hashing takes milliseconds. `run` serves on the listener it is given (`port` is 0).
+    pub fn for_test(database_url: &str, kafka_bootstrap: &str, identity_key: IdentityKey) -> Self {
+        Self {
+            port: 0,
+            database_url: Secret::new(database_url),
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+            kafka_bootstrap: kafka_bootstrap.to_owned(),
+            jwt_secret: Secret::new(TEST_JWT_SECRET),
+            identity_key,
+            jwt_expiration_ms: DEFAULT_JWT_EXPIRATION_MS,
+            password_cost: PasswordCost::TEST_ONLY_MINIMAL,
+        }
     }
 
     /// Builds the config from `lookup(name)`; errors name the variable.

@@ -1,10 +1,13 @@
 //! Login, `/me` and the JWT.
 
 use reqwest::StatusCode;
+use ticketflow_common::auth::test_identity_key;
 use ticketflow_common::config::Secret;
 use ticketflow_common::{jwt, Role};
+use ticketflow_testkit::TestPgDatabase;
+use ticketflow_user::Config;
 
-use crate::helpers::{code, config, spawn_app, spawn_ready, unique_email, JWT_SECRET};
+use crate::helpers::{code, spawn_app, spawn_ready, unique_email, JWT_SECRET};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_login_me_round_trip() -> anyhow::Result<()> {
@@ -131,8 +134,12 @@ async fn me_needs_a_known_identity() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_claims_follow_jwt_expiration() -> anyhow::Result<()> {
-    let url = ticketflow_testkit::fresh_pg_database().await?;
-    let mut cfg = config(&url, &ticketflow_testkit::kafka_bootstrap()?);
+    let db = TestPgDatabase::create().await?;
+    let mut cfg = Config::for_test(
+        db.url(),
+        &ticketflow_testkit::kafka_bootstrap()?,
+        test_identity_key(),
+    );
     cfg.jwt_expiration_ms = 3_600_000; // one hour, not the 7-day default
     let app = spawn_ready(cfg).await?;
     let email = unique_email();

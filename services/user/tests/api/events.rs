@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
+use ticketflow_common::auth::test_identity_key;
 use ticketflow_common::kafka::topics::USER_REGISTERED;
-use ticketflow_testkit::{free_port, TopicWatcher};
+use ticketflow_testkit::{unreachable_addr, TestPgDatabase, TopicWatcher};
+use ticketflow_user::Config;
 
-use crate::helpers::{config, is_wire_timestamp, spawn_app, spawn_ready, unique_email};
+use crate::helpers::{is_wire_timestamp, spawn_app, spawn_ready, unique_email};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_publishes_user_registered() -> anyhow::Result<()> {
@@ -109,9 +111,9 @@ async fn failed_registration_publishes_nothing() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_works_while_kafka_is_down_and_publishes_later() -> anyhow::Result<()> {
     // A broker address where nothing listens.
-    let url = ticketflow_testkit::fresh_pg_database().await?;
-    let dead_kafka = format!("127.0.0.1:{}", free_port()?);
-    let app = spawn_ready(config(&url, &dead_kafka)).await?;
+    let db = TestPgDatabase::create().await?;
+    let dead_kafka = unreachable_addr()?.to_string();
+    let app = spawn_ready(Config::for_test(db.url(), &dead_kafka, test_identity_key())).await?;
     let email = unique_email();
     let body = app.register_ok(&email, "password123").await?;
     let user_id = body["user"]["id"].as_str().unwrap_or_default().to_owned();
@@ -128,7 +130,12 @@ async fn registration_works_while_kafka_is_down_and_publishes_later() -> anyhow:
 
     // Kafka "comes back": the next service on the same database publishes the message.
     let watcher = TopicWatcher::new(&[USER_REGISTERED])?;
-    let app = spawn_ready(config(&url, &ticketflow_testkit::kafka_bootstrap()?)).await?;
+    let app = spawn_ready(Config::for_test(
+        db.url(),
+        &ticketflow_testkit::kafka_bootstrap()?,
+        test_identity_key(),
+    ))
+    .await?;
     let message = watcher
         .expect(Duration::from_secs(30), |m| {
             m.payload["userId"] == user_id.as_str()

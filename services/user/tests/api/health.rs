@@ -1,9 +1,11 @@
 //! Health, readiness and behaviour while the database is unreachable.
 
 use reqwest::StatusCode;
-use ticketflow_testkit::free_port;
+use ticketflow_common::auth::test_identity_key;
+use ticketflow_testkit::unreachable_addr;
+use ticketflow_user::Config;
 
-use crate::helpers::{code, config, spawn, spawn_app, unique_email};
+use crate::helpers::{code, spawn, spawn_app, unique_email};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_endpoints_answer() -> anyhow::Result<()> {
@@ -37,10 +39,11 @@ async fn health_endpoints_answer() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_database_means_503_not_a_crash() -> anyhow::Result<()> {
     let dead_pg = format!(
-        "postgres://postgres@127.0.0.1:{}/ticketflow_users",
-        free_port()?
+        "postgres://postgres@{}/ticketflow_users",
+        unreachable_addr()?
     );
-    let app = spawn(config(&dead_pg, &ticketflow_testkit::kafka_bootstrap()?)).await?;
+    let kafka = ticketflow_testkit::kafka_bootstrap()?;
+    let app = spawn(Config::for_test(&dead_pg, &kafka, test_identity_key())).await?;
     // Liveness is up at once, readiness says which dependency is missing.
     let (status, body) = app.get("/health").await?;
     assert_eq!(

@@ -1,91 +1,56 @@
-use std::time::Duration;
-
 use anyhow::Context;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use ticketflow_common::auth::{IdentityKey, Role};
-use ticketflow_common::config::Secret;
-use ticketflow_testkit::{eventually, free_port};
-use ticketflow_user::password::PasswordCost;
+use ticketflow_common::auth::{test_identity_key, Role};
+use ticketflow_testkit::{Spawned, TestPgDatabase};
 use ticketflow_user::Config;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-pub const JWT_SECRET: &str = "integration-tests-secret-0123456789-abcdef";
-pub const INTERNAL_SECRET: &str = "integration-tests-internal-0123456789-abcdef";
+/// What `Config::for_test` signs tokens with.
+pub use ticketflow_user::config::TEST_JWT_SECRET as JWT_SECRET;
 
-/// Signs identities the way the gateway does.
-pub fn identity_key() -> IdentityKey {
-    IdentityKey::new(Secret::new(INTERNAL_SECRET))
-}
-
+/// user-service in-process (testkit's `Spawned`), with a pool on its database.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     /// The service's database, for direct checks.
     pub pool: PgPool,
-    shutdown: CancellationToken,
-    handle: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-pub fn config(database_url: &str, kafka_bootstrap: &str) -> Config {
-    Config {
-        port: 0,
-        database_url: Secret::new(database_url),
-        db_max_connections: 10,
-        kafka_bootstrap: kafka_bootstrap.to_owned(),
-        jwt_secret: Secret::new(JWT_SECRET),
-        identity_key: identity_key(),
-        jwt_expiration_ms: 604_800_000,
-        password_cost: PasswordCost::TEST_ONLY_MINIMAL,
-    }
+    service: Spawned,
+    /// The database `spawn_app` made for it; a test that passes its own config owns its own.
+    db: Option<TestPgDatabase>,
 }
 
 /// A service on a fresh database and the real Kafka, ready to serve.
 pub async fn spawn_app() -> anyhow::Result<TestApp> {
-    let url = ticketflow_testkit::fresh_pg_database().await?;
+    let db = TestPgDatabase::create().await?;
     let kafka = ticketflow_testkit::kafka_bootstrap()?;
-    spawn_ready(config(&url, &kafka)).await
+    let mut app = spawn_ready(Config::for_test(db.url(), &kafka, test_identity_key())).await?;
+    app.db = Some(db);
+    Ok(app)
 }
 
 /// Starts the service with `config` and waits until `/health/ready` says up.
 pub async fn spawn_ready(config: Config) -> anyhow::Result<TestApp> {
-    let app = spawn(config).await?;
-    eventually(Duration::from_secs(20), "user-service ready", || async {
-        let response = app
-            .client
-            .get(format!("{}/health/ready", app.base))
-            .send()
-            .await?;
-        Ok((response.status() == StatusCode::OK).then_some(()))
-    })
-    .await?;
+    let mut app = spawn(config).await?;
+    app.service.wait_ready("/health/ready").await?;
     Ok(app)
 }
 
 /// Starts the service with `config` without waiting for its dependencies.
 pub async fn spawn(config: Config) -> anyhow::Result<TestApp> {
-    let port = free_port()?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(ticketflow_user::run(
-        config.clone(),
-        listener,
-        shutdown.clone(),
-    ));
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect_lazy(config.database_url.expose())?;
+    let service =
+        Spawned::start(|listener, shutdown| ticketflow_user::run(config, listener, shutdown))
+            .await?;
     Ok(TestApp {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()?,
+        base: service.base.clone(),
+        client: service.client.clone(),
         pool,
-        shutdown,
-        handle: Some(handle),
+        service,
+        db: None,
     })
 }
 
@@ -146,7 +111,7 @@ impl TestApp {
         let response = self
             .client
             .get(self.url("/api/users/me"))
-            .headers(identity_key().forwarded_headers(id, email, role))
+            .headers(test_identity_key().forwarded_headers(id, email, role))
             .send()
             .await?;
         read(response).await
@@ -158,22 +123,14 @@ impl TestApp {
             .await?)
     }
 
-    /// Stops the service and waits for it to finish.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        if let Some(handle) = self.handle.take() {
-            tokio::time::timeout(Duration::from_secs(15), handle)
-                .await
-                .context("service did not stop")???;
-        }
+    /// Stops the service (returning its error, if it had one), then drops its database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let stopped = self.service.stop().await;
         self.pool.close().await;
-        Ok(())
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+        if let Some(db) = self.db {
+            db.cleanup().await?;
+        }
+        stopped
     }
 }
 

@@ -1,10 +1,12 @@
 //! `seed_users`: the demo accounts, idempotently, and never through HTTP.
 
 use reqwest::StatusCode;
+use ticketflow_common::auth::test_identity_key;
 use ticketflow_common::Role;
-use ticketflow_user::{seed_users, SeedOutcome, SeedStatus};
+use ticketflow_testkit::TestPgDatabase;
+use ticketflow_user::{seed_users, Config, SeedOutcome, SeedStatus};
 
-use crate::helpers::{config, spawn_ready};
+use crate::helpers::spawn_ready;
 
 fn summary(outcomes: &[SeedOutcome]) -> Vec<(&str, Role, SeedStatus)> {
     outcomes
@@ -16,8 +18,8 @@ fn summary(outcomes: &[SeedOutcome]) -> Vec<(&str, Role, SeedStatus)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_twice_creates_once_and_demo_logins_work() -> anyhow::Result<()> {
     // Seeding applies the schema itself: an empty database is enough.
-    let url = ticketflow_testkit::fresh_pg_database().await?;
-    let pool = sqlx::PgPool::connect(&url).await?;
+    let db = TestPgDatabase::create().await?;
+    let pool = sqlx::PgPool::connect(db.url()).await?;
     let first = seed_users(&pool).await?;
     assert_eq!(
         summary(&first),
@@ -56,7 +58,8 @@ async fn seeding_twice_creates_once_and_demo_logins_work() -> anyhow::Result<()>
     assert!(first[0].to_string().contains("created"), "{}", first[0]);
 
     // The demo passwords work through the API, with the seeded roles.
-    let app = spawn_ready(config(&url, &ticketflow_testkit::kafka_bootstrap()?)).await?;
+    let kafka = ticketflow_testkit::kafka_bootstrap()?;
+    let app = spawn_ready(Config::for_test(db.url(), &kafka, test_identity_key())).await?;
     for (email, password, role, outcome) in [
         ("test@ticketflow.dev", "Test1234!", "USER", &first[0]),
         ("admin@ticketflow.dev", "Admin1234!", "ADMIN", &first[1]),
