@@ -58,7 +58,7 @@ async fn start() -> anyhow::Result<Stack> {
     ));
 
     let event_port = free_port()?;
-    let event_config = ticketflow_event::Config::new(
+    let event_config = ticketflow_event::Config::for_test(
         &setting("MONGODB_URL")?,
         &unique_db_name("tftest_e2e_docs"),
         &kafka_bootstrap()?,

@@ -56,15 +56,17 @@ impl Config {
         })
     }
 
-    /// A configuration for tests and tools: defaults for everything but addresses and key.
-    pub fn new(
+    /// A configuration for in-process tests: the given MongoDB server and database, Kafka and
+    /// identity key, contract defaults for the rest. `run` serves on the listener it is given
+    /// (`port` is 0).
+    pub fn for_test(
         mongodb_url: &str,
         mongodb_db: &str,
         kafka_bootstrap: &str,
         identity_key: IdentityKey,
     ) -> Self {
         Self {
-            port: DEFAULT_PORT,
+            port: 0,
             mongodb_url: Secret::new(mongodb_url),
             mongodb_db: mongodb_db.to_owned(),
             kafka_bootstrap: kafka_bootstrap.to_owned(),
@@ -123,7 +125,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_url() {
-        let config = Config::new(
+        let config = Config::for_test(
             "mongodb://user:hunter2@h",
             "db",
             "k:9092",

@@ -1,8 +1,10 @@
 use reqwest::Method;
 use serde_json::json;
-use ticketflow_testkit::free_port;
+use ticketflow_common::auth::test_identity_key;
+use ticketflow_event::Config;
+use ticketflow_testkit::{kafka_bootstrap, unreachable_addr};
 
-use crate::support::{config, Service, ANON};
+use crate::support::{Service, ANON};
 
 #[tokio::test]
 async fn health_ready_and_envelope_fallbacks() -> anyhow::Result<()> {
@@ -35,8 +37,14 @@ async fn health_ready_and_envelope_fallbacks() -> anyhow::Result<()> {
 #[tokio::test]
 async fn store_down_means_503_while_health_stays_up() -> anyhow::Result<()> {
     // Nothing listens on this port: MongoDB "is still starting".
-    let url = format!("mongodb://127.0.0.1:{}", free_port()?);
-    let svc = Service::spawn(config(&url, "tftest_unreachable")?).await?;
+    let url = format!("mongodb://{}", unreachable_addr()?);
+    let config = Config::for_test(
+        &url,
+        "tftest_unreachable",
+        &kafka_bootstrap()?,
+        test_identity_key(),
+    );
+    let svc = Service::spawn(config).await?;
     let live = svc.get("/health").await?;
     assert_eq!(live.expect(200)?["service"], "event-service");
     let ready = svc.get("/health/ready").await?;

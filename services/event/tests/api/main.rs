@@ -1,6 +1,6 @@
 //! event-service against the real local MongoDB-compatible server and Kafka
-//! (`make local-infra`). Every test has its own database; Kafka assertions filter by ids
-//! unique to the test.
+//! (`make local-infra`), started in-process with testkit's `Spawned`. Every test has its own
+//! database (`TestMongoDatabase`); Kafka assertions filter by ids unique to the test.
 
 mod events;
 mod health;

@@ -7,9 +7,9 @@ use ticketflow_event::domain::event::validate_new;
 use ticketflow_event::messaging::{self, Relay};
 use ticketflow_event::service;
 use ticketflow_event::store::{self, is_duplicate, EventDoc, Store};
-use ticketflow_testkit::{eventually, kafka_bootstrap, unique_db_name, TopicWatcher};
+use ticketflow_testkit::{eventually, kafka_bootstrap, TestMongoDatabase, TopicWatcher};
 
-use crate::support::{identity_headers, mongo_url, str_of, valid_event, Service, ADMIN};
+use crate::support::{identity_headers, str_of, valid_event, Service, ADMIN};
 
 /// The raw stored document (to see the outbox fields the API hides).
 async fn raw_doc(store: &Store, id: &str) -> anyhow::Result<Option<mongodb::bson::Document>> {
@@ -125,7 +125,8 @@ async fn relay_republishes_a_message_left_pending() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_failed_insert_publishes_nothing() -> anyhow::Result<()> {
-    let store = Store::connect(&mongo_url()?, &unique_db_name("tftest_event")).await?;
+    let db = TestMongoDatabase::create().await?;
+    let store = Store::connect(db.url(), db.name()).await?;
     let producer = Producer::new(&kafka_bootstrap()?)?;
     let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
     let venue_id = uuid::Uuid::new_v4().to_string();
@@ -164,8 +165,7 @@ async fn a_failed_insert_publishes_nothing() -> anyhow::Result<()> {
         .all(|m| m.payload["messageId"] != json!(second_message)));
     let stored = store.event(&first.id).await?;
     assert_eq!(stored.map(|d| d.name), Some(first.name.clone()));
-    store.database().drop().await?;
-    Ok(())
+    db.cleanup().await
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@ use std::time::Duration;
 use ticketflow_common::kafka::{topics, Producer};
 use ticketflow_event::seed::{seed, Catalogue, SeedReport};
 use ticketflow_event::store::Store;
-use ticketflow_testkit::{kafka_bootstrap, unique_db_name, TopicWatcher};
+use ticketflow_testkit::{kafka_bootstrap, TestMongoDatabase, TopicWatcher};
 
-use crate::support::{mongo_url, str_of, Service};
+use crate::support::{str_of, Service};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -15,13 +15,14 @@ fn repo_root() -> PathBuf {
 
 #[tokio::test]
 async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
-    let db_name = unique_db_name("tftest_event");
-    let store = Store::connect(&mongo_url()?, &db_name).await?;
+    let db = TestMongoDatabase::create().await?;
+    let db_name = db.name().to_owned();
+    let store = Store::connect(db.url(), &db_name).await?;
     // Idempotent (FerretDB v1.24 used to drop the connection on a repeated createIndexes).
     store.ensure_indexes().await?;
     store.ensure_indexes().await?;
     // The indexes the event list's filters and sort need.
-    let client = mongodb::Client::with_uri_str(mongo_url()?).await?;
+    let client = mongodb::Client::with_uri_str(db.url()).await?;
     let names = client
         .database(&db_name)
         .collection::<mongodb::bson::Document>(ticketflow_event::store::EVENTS)
@@ -99,7 +100,7 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
     assert_eq!(store.pending_count().await?, 0);
 
     // What the API shows: the fixed ids, once each, upcoming, with our posters.
-    let svc = Service::start_on(&db_name).await?;
+    let svc = Service::start_on(&db).await?;
     let list = svc.get("/api/events?limit=100").await?;
     let list = list.expect(200)?.clone();
     assert_eq!(list["total"], event_ids.len());
@@ -150,5 +151,6 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
         seats.iter().any(|s| *s <= 50) && seats.iter().any(|s| *s >= 500),
         "{seats:?}"
     );
-    svc.stop().await
+    svc.stop().await?;
+    db.cleanup().await
 }

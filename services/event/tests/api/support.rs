@@ -1,4 +1,4 @@
-//! An in-process event-service on a free port with its own MongoDB database.
+//! An in-process event-service (testkit's `Spawned`) with a MongoDB database of its own.
 
 use std::time::Duration;
 
@@ -6,30 +6,10 @@ use anyhow::{bail, Context};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use ticketflow_common::auth::{IdentityKey, Role};
-use ticketflow_common::config::Secret;
+use ticketflow_common::auth::{test_identity_key, Role};
 use ticketflow_event::store::Store;
 use ticketflow_event::{run, Config};
-use ticketflow_testkit::{eventually, free_port, kafka_bootstrap, setting, unique_db_name};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
-pub const INTERNAL_SECRET: &str = "event-tests-internal-secret-0123456789abcdef";
-
-/// Signs identities the way the gateway does.
-pub fn identity_key() -> IdentityKey {
-    IdentityKey::new(Secret::new(INTERNAL_SECRET))
-}
-
-/// A test config: the shared MongoDB and Kafka, database `db_name`, the tests' identity key.
-pub fn config(mongo_url: &str, db_name: &str) -> anyhow::Result<Config> {
-    Ok(Config::new(
-        mongo_url,
-        db_name,
-        &kafka_bootstrap()?,
-        identity_key(),
-    ))
-}
+use ticketflow_testkit::{kafka_bootstrap, Spawned, TestMongoDatabase};
 
 /// The headers the gateway would forward for `who` on the request `request_id`.
 pub fn identity_headers(who: Identity, request_id: &str) -> anyhow::Result<HeaderMap> {
@@ -41,7 +21,7 @@ pub fn identity_headers(who: Identity, request_id: &str) -> anyhow::Result<Heade
         Identity::User => Some((id.as_str(), "test@ticketflow.dev", Role::User)),
         Identity::Anonymous => None,
     };
-    identity_key().sign_headers(&mut headers, identity);
+    test_identity_key().sign_headers(&mut headers, identity);
     Ok(headers)
 }
 
@@ -60,8 +40,9 @@ pub struct Service {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Store,
-    shutdown: CancellationToken,
-    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    service: Spawned,
+    /// The database `start` made for it; `start_on` runs on one the test owns.
+    db: Option<TestMongoDatabase>,
 }
 
 pub struct Reply {
@@ -122,51 +103,40 @@ impl Reply {
     }
 }
 
-pub fn mongo_url() -> anyhow::Result<String> {
-    setting("MONGODB_URL")
-}
-
 impl Service {
+    /// On a new database of its own, dropped by `stop` (or when the test ends).
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_on(&unique_db_name("tftest_event")).await
+        let db = TestMongoDatabase::create().await?;
+        let mut service = Self::start_on(&db).await?;
+        service.db = Some(db);
+        Ok(service)
     }
 
-    /// Starts on an existing (or new) database `db_name`.
-    pub async fn start_on(db_name: &str) -> anyhow::Result<Self> {
-        let mut config = config(&mongo_url()?, db_name)?;
+    /// On the test's database `db` (e.g. one it seeded first), ready to serve.
+    pub async fn start_on(db: &TestMongoDatabase) -> anyhow::Result<Self> {
+        let mut config = Config::for_test(
+            db.url(),
+            db.name(),
+            &kafka_bootstrap()?,
+            test_identity_key(),
+        );
         config.relay_interval = Duration::from_millis(200);
-        let service = Self::spawn(config).await?;
-        service.wait_ready().await?;
+        let mut service = Self::spawn(config).await?;
+        service.service.wait_ready("/health/ready").await?;
         Ok(service)
     }
 
     /// Starts with `config` without waiting for MongoDB.
     pub async fn spawn(config: Config) -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let store = Store::connect(config.mongodb_url.expose(), &config.mongodb_db).await?;
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(run(config, listener, shutdown.clone()));
+        let service = Spawned::start(|listener, shutdown| run(config, listener, shutdown)).await?;
         Ok(Self {
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()?,
+            base: service.base.clone(),
+            client: service.client.clone(),
             store,
-            shutdown,
-            handle: Some(handle),
+            service,
+            db: None,
         })
-    }
-
-    async fn wait_ready(&self) -> anyhow::Result<()> {
-        eventually(Duration::from_secs(15), "event-service ready", || async {
-            let reply = self.call(Method::GET, "/health/ready", ANON, None).await;
-            Ok(reply
-                .ok()
-                .filter(|r| r.status == StatusCode::OK)
-                .map(|_| ()))
-        })
-        .await
     }
 
     pub async fn call(
@@ -234,20 +204,14 @@ impl Service {
         Ok(reply.expect(201)?.clone())
     }
 
-    /// Stops the service and drops its database.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        if let Some(handle) = self.handle.take() {
-            tokio::time::timeout(Duration::from_secs(10), handle).await???;
+    /// Stops the service (returning its error, if it had one), then drops the database
+    /// `start` made for it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let stopped = self.service.stop().await;
+        if let Some(db) = self.db {
+            db.cleanup().await?;
         }
-        self.store.database().drop().await?;
-        Ok(())
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+        stopped
     }
 }
 
