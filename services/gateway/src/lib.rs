@@ -31,18 +31,33 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let state = AppState::new(&config)?;
-    let metrics_shutdown = shutdown.child_token();
-    let mut metrics_server = None;
+    let mut metrics_listener = None;
     if let Some(port) = config.metrics_port {
-        // Install the recorder before the first request is counted.
-        telemetry::metrics_handle();
         let addr = SocketAddr::new(ticketflow_common::config::metrics_bind_ip()?, port);
-        let metrics_listener = TcpListener::bind(addr).await.map_err(|e| {
+        metrics_listener = Some(TcpListener::bind(addr).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {addr} (METRICS_PORT): {e}; set METRICS_PORT to a free port, or 0 to disable it"
             )
-        })?;
+        })?);
+    }
+    run_on(config, listener, metrics_listener, shutdown).await
+}
+
+/// [`run`] with the internal listener (`/metrics`, `/health/ready`) already bound, or none;
+/// `config.metrics_port` is not looked at. Tests bind it to port 0 and read its address.
+pub async fn run_on(
+    config: Config,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let state = AppState::new(&config)?;
+    let metrics_shutdown = shutdown.child_token();
+    let mut metrics_server = None;
+    if let Some(metrics_listener) = metrics_listener {
+        // Install the recorder before the first request is counted.
+        telemetry::metrics_handle();
+        let addr = metrics_listener.local_addr()?;
         tracing::info!(%addr, "serving /metrics on the internal metrics port");
         metrics_server = Some(tokio::spawn(server::serve(
             metrics_listener,

@@ -1,7 +1,7 @@
 use anyhow::ensure;
-use ticketflow_common::auth::Role;
+use ticketflow_common::auth::{test_identity_key, Role};
 
-use crate::support::{bad_tokens, expect_error, identity_key, single_echo, token, Seen};
+use crate::support::{bad_tokens, expect_error, single_echo, token, Seen};
 
 const FORGED_ID: &str = "00000000-0000-4000-8000-000000000001";
 
@@ -70,7 +70,7 @@ async fn forged_identity_headers_never_reach_an_upstream() -> anyhow::Result<()>
         // The proof a service checks covers this identity and this request's id.
         let now = chrono::Utc::now().timestamp();
         ensure!(
-            identity_key().verify(
+            test_identity_key().verify(
                 &id.to_string(),
                 "fan@ticketflow.dev",
                 "USER",

@@ -10,21 +10,18 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use ticketflow_common::openapi::operations;
 use ticketflow_gateway::{Service, Upstreams};
-use tokio::net::TcpListener;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use ticketflow_testkit::Spawned;
 
-use crate::support::{config, dead_url, expect_error, Echo, Fleet, Gateway, Hung};
+use crate::support::{config, dead_url, expect_error, fake, Echo, Fleet, Gateway, Hung};
 
 /// An upstream whose `GET /openapi.json` answers `status` with `document`.
 struct FakeService {
     url: String,
-    _stop: DropGuard,
+    _server: Spawned,
 }
 
 impl FakeService {
     async fn start(status: StatusCode, document: Value) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
         let app = Router::new().route(
             "/openapi.json",
             get(move || {
@@ -32,16 +29,10 @@ impl FakeService {
                 async move { (status, Json(document)) }
             }),
         );
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await;
-        });
+        let server = fake(app).await?;
         Ok(Self {
-            url,
-            _stop: stop.drop_guard(),
+            url: server.base.clone(),
+            _server: server,
         })
     }
 }

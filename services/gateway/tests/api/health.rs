@@ -152,8 +152,12 @@ async fn request_id_and_traceparent_are_propagated() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn metrics_are_served_on_the_internal_port_only() -> anyhow::Result<()> {
-    let metrics_port = ticketflow_testkit::free_port()?;
-    let (_echo, gateway) = single_echo(|c| c.metrics_port = Some(metrics_port)).await?;
+    // The internal listener on port 0 too: `run_on` takes it bound.
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let metrics_port = metrics.local_addr()?.port();
+    let echo = Echo::start("echo").await?;
+    let gateway =
+        Gateway::start_with_metrics(config(Upstreams::all(&echo.url)?), Some(metrics)).await?;
     ensure!(
         gateway
             .http

@@ -1,5 +1,6 @@
-//! Gateway integration tests: the gateway in-process on a free loopback port, in front of
-//! small in-process echo upstreams (also on free ports), spoken to over real HTTP.
+//! Gateway integration tests: the gateway in-process, in front of small in-process echo
+//! upstreams, each on testkit's `Spawned` (its own loopback listener on port 0), spoken to over
+//! real HTTP.
 
 mod auth;
 mod bodies;

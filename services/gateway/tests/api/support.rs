@@ -1,4 +1,5 @@
-//! In-process gateway + echo upstreams over real loopback HTTP.
+//! In-process gateway + echo upstreams over real loopback HTTP, each on testkit's `Spawned`
+//! (a listener of its own on port 0).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,13 +14,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use ticketflow_common::auth::IdentityKey;
-use ticketflow_common::auth::Role;
+use ticketflow_common::auth::{test_identity_key, Role};
 use ticketflow_common::config::Secret;
 use ticketflow_gateway::{Config, Service, Upstreams};
+use ticketflow_testkit::{unreachable_addr, Spawned};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub const SECRET: &str = "gateway-tests-secret-0123456789abcdef";
 
@@ -57,30 +57,32 @@ impl Seen {
 pub struct Echo {
     pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
-    _stop: DropGuard,
+    _server: Spawned,
+}
+
+/// Serves `app` on the harness's listener until it is cancelled.
+pub async fn fake(app: Router) -> anyhow::Result<Spawned> {
+    Spawned::start(|listener, shutdown| async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 impl Echo {
     pub async fn start(name: &str) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let state = EchoState {
             name: name.to_owned(),
             seen: Arc::clone(&seen),
         };
-        let app = Router::new().fallback(echo).with_state(state);
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await;
-        });
+        let server = fake(Router::new().fallback(echo).with_state(state)).await?;
         Ok(Self {
-            url: format!("http://{addr}"),
+            url: server.base.clone(),
             seen,
-            _stop: stop.drop_guard(),
+            _server: server,
         })
     }
 
@@ -163,67 +165,68 @@ pub fn pattern(n: usize) -> Vec<u8> {
 
 /// A port nobody listens on.
 pub fn dead_url() -> anyhow::Result<String> {
-    Ok(format!(
-        "http://127.0.0.1:{}",
-        ticketflow_testkit::free_port()?
-    ))
+    Ok(format!("http://{}", unreachable_addr()?))
 }
 
 /// A listener that accepts connections and never answers.
 pub struct Hung {
     pub url: String,
-    _stop: DropGuard,
+    _server: Spawned,
 }
 
 impl Hung {
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        tokio::spawn(async move {
+        let server = Spawned::start(|listener, shutdown| async move {
             let mut held = Vec::new();
             loop {
                 tokio::select! {
-                    _ = token.cancelled() => break,
+                    _ = shutdown.cancelled() => break,
                     accepted = listener.accept() => match accepted {
                         Ok((socket, _)) => held.push(socket),
                         Err(_) => break,
                     },
                 }
             }
-        });
+            Ok(())
+        })
+        .await?;
         Ok(Self {
-            url,
-            _stop: stop.drop_guard(),
+            url: server.base.clone(),
+            _server: server,
         })
     }
 }
 
-/// A gateway running in-process on a free loopback port.
+/// A gateway running in-process (testkit's `Spawned`).
 pub struct Gateway {
     pub addr: SocketAddr,
     pub url: String,
     pub http: reqwest::Client,
-    _stop: DropGuard,
+    _server: Spawned,
 }
 
 impl Gateway {
+    /// Starts it and waits until `/health` answers (failing with the gateway's own error,
+    /// e.g. a config it refuses).
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        tokio::spawn(async move {
-            if let Err(err) = ticketflow_gateway::run(config, listener, token).await {
-                eprintln!("gateway stopped: {err:#}");
-            }
-        });
+        Self::start_with_metrics(config, None).await
+    }
+
+    /// Also serves the internal router (`/metrics`, `/health/ready`) on `metrics_listener`.
+    pub async fn start_with_metrics(
+        config: Config,
+        metrics_listener: Option<TcpListener>,
+    ) -> anyhow::Result<Self> {
+        let mut server = Spawned::start(|listener, shutdown| {
+            ticketflow_gateway::run_on(config, listener, metrics_listener, shutdown)
+        })
+        .await?;
+        server.wait_ready("/health").await?;
         Ok(Self {
-            addr,
-            url: format!("http://{addr}"),
-            http: client()?,
-            _stop: stop.drop_guard(),
+            addr: server.addr,
+            url: server.base.clone(),
+            http: server.client.clone(),
+            _server: server,
         })
     }
 
@@ -235,13 +238,6 @@ impl Gateway {
     pub async fn raw(&self, head: &str) -> anyhow::Result<RawResponse> {
         raw_request(self.addr, head.as_bytes()).await
     }
-}
-
-pub fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()?)
 }
 
 /// One echo server per service (events and venues share the event one).
@@ -275,15 +271,8 @@ impl Fleet {
     }
 }
 
-pub const INTERNAL_SECRET: &str = "gateway-tests-internal-secret-0123456789";
-
-/// What services verify the forwarded identity with.
-pub fn identity_key() -> IdentityKey {
-    IdentityKey::new(Secret::new(INTERNAL_SECRET))
-}
-
 pub fn config(upstreams: Upstreams) -> Config {
-    Config::for_test(SECRET, identity_key(), upstreams)
+    Config::for_test(SECRET, test_identity_key(), upstreams)
 }
 
 /// One echo for every service; returns it and the gateway.
