@@ -3,112 +3,77 @@
 //! route of the three.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use ticketflow_common::auth::IdentityKey;
-use ticketflow_common::config::Secret;
+use ticketflow_common::auth::test_identity_key;
 use ticketflow_common::openapi::operations;
 use ticketflow_gateway::config::{Service, Upstreams};
-use ticketflow_testkit::{eventually, free_port, kafka_bootstrap, setting, unique_db_name};
-use tokio_util::sync::CancellationToken;
+use ticketflow_testkit::{
+    kafka_bootstrap, unreachable_addr, Spawned, TestMongoDatabase, TestPgDatabase,
+};
+use ticketflow_user::config::TEST_JWT_SECRET;
 
-const JWT_SECRET: &str = "e2e-docs-secret-0123456789-abcdefghijklm";
-
-/// The gateway and both services share it, as they share `INTERNAL_SECRET` in a deployment.
-fn identity_key() -> IdentityKey {
-    IdentityKey::new(Secret::new("e2e-docs-internal-secret-0123456789abcdef"))
-}
-
-/// Gateway + user-service + event-service on free ports; stopped when dropped.
+/// Gateway + user-service + event-service in-process (testkit's `Spawned`); stopped, and the
+/// databases dropped, when it is dropped (fields drop in order: services first).
 struct Stack {
     gateway: String,
     user: String,
     event: String,
     http: Client,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+    _services: [Spawned; 3],
+    _pg: TestPgDatabase,
+    _mongo: TestMongoDatabase,
 }
 
 async fn start() -> anyhow::Result<Stack> {
-    let shutdown = CancellationToken::new();
+    // The gateway and both services share the tests' identity key, as they share
+    // `INTERNAL_SECRET` in a deployment.
+    let pg = TestPgDatabase::create().await?;
+    let user_config =
+        ticketflow_user::Config::for_test(pg.url(), &kafka_bootstrap()?, test_identity_key());
+    let mut user =
+        Spawned::start(|listener, shutdown| ticketflow_user::run(user_config, listener, shutdown))
+            .await?;
 
-    let user_port = free_port()?;
-    let user_config = ticketflow_user::Config {
-        port: user_port,
-        database_url: Secret::new(ticketflow_testkit::fresh_pg_database().await?),
-        db_max_connections: 5,
-        kafka_bootstrap: kafka_bootstrap()?,
-        jwt_secret: Secret::new(JWT_SECRET),
-        identity_key: identity_key(),
-        jwt_expiration_ms: 60_000,
-        password_cost: ticketflow_user::password::PasswordCost::TEST_ONLY_MINIMAL,
-    };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", user_port)).await?;
-    tokio::spawn(ticketflow_user::run(
-        user_config,
-        listener,
-        shutdown.clone(),
-    ));
-
-    let event_port = free_port()?;
+    let mongo = TestMongoDatabase::create().await?;
     let event_config = ticketflow_event::Config::for_test(
-        &setting("MONGODB_URL")?,
-        &unique_db_name("tftest_e2e_docs"),
+        mongo.url(),
+        mongo.name(),
         &kafka_bootstrap()?,
-        identity_key(),
+        test_identity_key(),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", event_port)).await?;
-    tokio::spawn(ticketflow_event::run(
-        event_config,
-        listener,
-        shutdown.clone(),
-    ));
+    let mut event = Spawned::start(|listener, shutdown| {
+        ticketflow_event::run(event_config, listener, shutdown)
+    })
+    .await?;
 
-    // The services not built yet point at a port nobody listens on.
-    let nowhere = format!("http://127.0.0.1:{}", free_port()?);
-    let user = format!("http://127.0.0.1:{user_port}");
-    let event = format!("http://127.0.0.1:{event_port}");
+    // The services not built yet point at an address nobody listens on.
+    let nowhere = format!("http://{}", unreachable_addr()?);
     let upstreams = Upstreams::all(&nowhere)?
-        .with(Service::User, &user)?
-        .with(Service::Event, &event)?;
-    let gateway_port = free_port()?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", gateway_port)).await?;
-    tokio::spawn(ticketflow_gateway::run(
-        ticketflow_gateway::Config::for_test(JWT_SECRET, identity_key(), upstreams),
-        listener,
-        shutdown.clone(),
-    ));
+        .with(Service::User, &user.base)?
+        .with(Service::Event, &event.base)?;
+    let mut gateway = Spawned::start(|listener, shutdown| {
+        ticketflow_gateway::run(
+            ticketflow_gateway::Config::for_test(TEST_JWT_SECRET, test_identity_key(), upstreams),
+            listener,
+            shutdown,
+        )
+    })
+    .await?;
 
-    let stack = Stack {
-        gateway: format!("http://127.0.0.1:{gateway_port}"),
-        user,
-        event,
-        http: Client::builder().timeout(Duration::from_secs(20)).build()?,
-        shutdown,
-    };
-    let ready = [
-        format!("{}/health/ready", stack.user),
-        format!("{}/health/ready", stack.event),
-        format!("{}/health", stack.gateway),
-    ];
-    for url in ready {
-        eventually(Duration::from_secs(30), &url, || async {
-            let response = stack.http.get(&url).send().await;
-            Ok(response
-                .ok()
-                .filter(|r| r.status() == StatusCode::OK)
-                .map(|_| ()))
-        })
-        .await?;
-    }
-    Ok(stack)
+    user.wait_ready("/health/ready").await?;
+    event.wait_ready("/health/ready").await?;
+    gateway.wait_ready("/health").await?;
+    Ok(Stack {
+        gateway: gateway.base.clone(),
+        user: user.base.clone(),
+        event: event.base.clone(),
+        http: gateway.client.clone(),
+        _services: [gateway, user, event],
+        _pg: pg,
+        _mongo: mongo,
+    })
 }
 
 impl Stack {

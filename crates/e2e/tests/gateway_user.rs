@@ -5,85 +5,54 @@ use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use ticketflow_common::auth::IdentityKey;
-use ticketflow_common::config::Secret;
+use ticketflow_common::auth::test_identity_key;
 use ticketflow_common::kafka::topics;
 use ticketflow_gateway::config::{Service, Upstreams};
-use ticketflow_testkit::{eventually, free_port, TopicWatcher};
-use tokio_util::sync::CancellationToken;
+use ticketflow_testkit::{
+    kafka_bootstrap, unreachable_addr, Spawned, TestPgDatabase, TopicWatcher,
+};
+use ticketflow_user::config::TEST_JWT_SECRET;
 
-const JWT_SECRET: &str = "e2e-tests-secret-0123456789-abcdefghijkl";
-
-/// Gateway + user-service on free ports; stopped when dropped.
+/// Gateway + user-service in-process (testkit's `Spawned`); stopped, and the database
+/// dropped, when it is dropped (fields drop in order: services first).
 struct Stack {
     gateway: String,
     http: Client,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-/// The gateway and user-service share it, as they share `INTERNAL_SECRET` in a deployment.
-fn identity_key() -> IdentityKey {
-    IdentityKey::new(Secret::new("e2e-internal-secret-0123456789abcdefghij"))
+    _gateway: Spawned,
+    _user: Spawned,
+    _db: TestPgDatabase,
 }
 
 async fn start() -> anyhow::Result<Stack> {
-    let shutdown = CancellationToken::new();
-    let user_port = free_port()?;
-    let user_config = ticketflow_user::Config {
-        port: user_port,
-        database_url: Secret::new(ticketflow_testkit::fresh_pg_database().await?),
-        db_max_connections: 10,
-        kafka_bootstrap: ticketflow_testkit::kafka_bootstrap()?,
-        jwt_secret: Secret::new(JWT_SECRET),
-        identity_key: identity_key(),
-        jwt_expiration_ms: 604_800_000,
-        password_cost: ticketflow_user::password::PasswordCost::TEST_ONLY_MINIMAL,
-    };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", user_port)).await?;
-    tokio::spawn(ticketflow_user::run(
-        user_config,
-        listener,
-        shutdown.clone(),
-    ));
-
-    // Every other upstream points at a port nobody listens on.
-    let nowhere = format!("http://127.0.0.1:{}", free_port()?);
-    let upstreams =
-        Upstreams::all(&nowhere)?.with(Service::User, &format!("http://127.0.0.1:{user_port}"))?;
-    let gateway_config =
-        ticketflow_gateway::Config::for_test(JWT_SECRET, identity_key(), upstreams);
-    let gateway_port = free_port()?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", gateway_port)).await?;
-    tokio::spawn(ticketflow_gateway::run(
-        gateway_config,
-        listener,
-        shutdown.clone(),
-    ));
-
-    let stack = Stack {
-        gateway: format!("http://127.0.0.1:{gateway_port}"),
-        http: Client::builder().timeout(Duration::from_secs(20)).build()?,
-        shutdown,
-    };
+    let db = TestPgDatabase::create().await?;
+    // The gateway and user-service share the tests' identity key, as they share
+    // `INTERNAL_SECRET` in a deployment, and the JWT key user-service's test config signs with.
+    let user_config =
+        ticketflow_user::Config::for_test(db.url(), &kafka_bootstrap()?, test_identity_key());
+    let mut user =
+        Spawned::start(|listener, shutdown| ticketflow_user::run(user_config, listener, shutdown))
+            .await?;
     // Ready means migrated; /health/ready is internal, so ask the service itself.
-    let ready = format!("http://127.0.0.1:{user_port}/health/ready");
-    for url in [ready, stack.url("/api/users/health")] {
-        eventually(Duration::from_secs(30), &url, || async {
-            let response = stack.http.get(&url).send().await;
-            Ok(response
-                .ok()
-                .filter(|r| r.status() == StatusCode::OK)
-                .map(|_| ()))
-        })
-        .await?;
-    }
-    Ok(stack)
+    user.wait_ready("/health/ready").await?;
+
+    // Every other upstream points at an address nobody listens on.
+    let nowhere = format!("http://{}", unreachable_addr()?);
+    let upstreams = Upstreams::all(&nowhere)?.with(Service::User, &user.base)?;
+    let gateway_config =
+        ticketflow_gateway::Config::for_test(TEST_JWT_SECRET, test_identity_key(), upstreams);
+    let mut gateway = Spawned::start(|listener, shutdown| {
+        ticketflow_gateway::run(gateway_config, listener, shutdown)
+    })
+    .await?;
+    gateway.wait_ready("/api/users/health").await?;
+
+    Ok(Stack {
+        gateway: gateway.base.clone(),
+        http: gateway.client.clone(),
+        _gateway: gateway,
+        _user: user,
+        _db: db,
+    })
 }
 
 impl Stack {
