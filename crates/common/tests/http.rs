@@ -315,7 +315,8 @@ async fn optional_user_never_rejects() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn readiness_reports_each_dependency() -> anyhow::Result<()> {
-    let pool = ticketflow_testkit::fresh_pg_pool().await?;
+    let db = ticketflow_testkit::TestPgDatabase::create().await?;
+    let pool = db.pool().await?;
     let health = Health::new("test-service")
         .postgres(pool)
         .check("broken", || async { anyhow::bail!("nope") });

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use ticketflow_common::kafka::{Message, Producer};
 use ticketflow_common::outbox::{self, Relay};
-use ticketflow_testkit::{create_topic, fresh_pg_pool, kafka_bootstrap, TopicWatcher};
+use ticketflow_testkit::{create_topic, kafka_bootstrap, TestPgDatabase, TopicWatcher};
 use tokio_util::sync::CancellationToken;
 
 const TOPIC: &str = "tftest.outbox";
@@ -27,16 +27,24 @@ impl Message for Step {
     }
 }
 
-async fn setup() -> anyhow::Result<(sqlx::PgPool, Producer, TopicWatcher, String)> {
+/// The database (dropped with it), a pool on it, a producer, a watcher on `TOPIC`, a run id.
+async fn setup() -> anyhow::Result<(TestPgDatabase, sqlx::PgPool, Producer, TopicWatcher, String)> {
     create_topic(TOPIC, 3).await?;
-    let pool = fresh_pg_pool().await?;
+    let db = TestPgDatabase::create().await?;
+    let pool = db.pool().await?;
     // Services migrate from spawned tasks: the future must be `Send`.
     let spawned = pool.clone();
     tokio::spawn(async move { outbox::migrate(&spawned).await }).await??;
     outbox::migrate(&pool).await?; // idempotent
     let producer = Producer::new(&kafka_bootstrap()?)?;
     let watcher = TopicWatcher::new(&[TOPIC])?;
-    Ok((pool, producer, watcher, uuid::Uuid::new_v4().to_string()))
+    Ok((
+        db,
+        pool,
+        producer,
+        watcher,
+        uuid::Uuid::new_v4().to_string(),
+    ))
 }
 
 async fn unpublished(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
@@ -49,7 +57,7 @@ async fn unpublished(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
 
 #[tokio::test]
 async fn publishes_committed_rows_once_and_rolled_back_rows_never() -> anyhow::Result<()> {
-    let (pool, producer, watcher, run) = setup().await?;
+    let (_db, pool, producer, watcher, run) = setup().await?;
     let step = |booking: &str, seq| Step {
         run: run.clone(),
         booking_id: booking.to_owned(),
@@ -102,7 +110,7 @@ async fn publishes_committed_rows_once_and_rolled_back_rows_never() -> anyhow::R
 
 #[tokio::test]
 async fn two_racing_relays_publish_each_row_once_in_key_order() -> anyhow::Result<()> {
-    let (pool, producer, watcher, run) = setup().await?;
+    let (_db, pool, producer, watcher, run) = setup().await?;
     const KEYS: u32 = 8;
     const PER_KEY: u32 = 60;
 
@@ -178,7 +186,8 @@ async fn two_racing_relays_publish_each_row_once_in_key_order() -> anyhow::Resul
 
 #[tokio::test]
 async fn first_delivery_is_recorded_once() -> anyhow::Result<()> {
-    let pool = fresh_pg_pool().await?;
+    let db = TestPgDatabase::create().await?;
+    let pool = db.pool().await?;
     outbox::migrate(&pool).await?;
     let id = uuid::Uuid::new_v4();
     let mut tx = pool.begin().await?;
@@ -203,7 +212,8 @@ async fn first_delivery_is_recorded_once() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn purge_drops_only_old_published_rows_and_ids() -> anyhow::Result<()> {
-    let pool = fresh_pg_pool().await?;
+    let db = TestPgDatabase::create().await?;
+    let pool = db.pool().await?;
     outbox::migrate(&pool).await?;
     for (published, age_days) in [(true, 20), (true, 1), (false, 20)] {
         sqlx::query(

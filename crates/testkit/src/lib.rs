@@ -89,31 +89,3 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
-
-// --- Transitional (removed once every crate's tests use `Spawned` and the owned databases) ---
-
-/// A database name no other test uses.
-pub fn unique_db_name(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
-}
-
-/// A new, empty PostgreSQL database; returns its URL (left to the next run's sweep).
-pub async fn fresh_pg_database() -> anyhow::Result<String> {
-    let db = TestPgDatabase::create().await?;
-    let url = db.url().to_owned();
-    std::mem::forget(db);
-    Ok(url)
-}
-
-/// A pool on a new, empty PostgreSQL database (left to the next run's sweep).
-pub async fn fresh_pg_pool() -> anyhow::Result<sqlx::PgPool> {
-    let db = TestPgDatabase::create().await?;
-    let pool = db.pool().await?;
-    std::mem::forget(db);
-    Ok(pool)
-}
-
-/// A TCP port nothing listens on right now.
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(unreachable_addr()?.port())
-}
