@@ -35,10 +35,12 @@ const PROOF_VERSION: &str = "v1";
 /// headers they forge with it. Its secret is in the source: never use it outside tests.
 #[doc(hidden)]
 pub fn test_identity_key() -> IdentityKey {
-    IdentityKey::new(Secret::new(
-        "ticketflow-tests-only-internal-secret-0123456789",
-    ))
+    IdentityKey::new(Secret::new(TEST_INTERNAL_SECRET))
 }
+
+/// The secret of [`test_identity_key`]; `INTERNAL_SECRET` from the environment refuses it.
+#[doc(hidden)]
+pub const TEST_INTERNAL_SECRET: &str = "ticketflow-tests-only-internal-secret-0123456789";
 
 /// The key the gateway signs identities with and services verify them with
 /// (`INTERNAL_SECRET`). `server::finish` makes it available to the extractors below.

@@ -102,6 +102,14 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     fn secret(&self, var: &str) -> Result<Secret, ConfigError> {
         let secret = self.required(var)?;
         check_secret(var, &secret)?;
+        // Tests build their configs in code (`Config::for_test`); from the environment, a
+        // secret published in the test sources is as unsafe as the placeholder.
+        if secret.to_ascii_lowercase().contains(TEST_ONLY_MARKER) {
+            return Err(ConfigError::new(
+                var,
+                "is a test secret published in the source; set a random secret",
+            ));
+        }
         Ok(Secret::new(secret))
     }
 
@@ -170,6 +178,8 @@ pub const INTERNAL_SECRET: &str = "INTERNAL_SECRET";
 /// token with them, so a value carrying this marker is refused. The local stack writes a random
 /// secret to `.env.local`; compose and k8s take theirs from `.env` / a Secret.
 pub const PLACEHOLDER_MARKER: &str = "change-me";
+/// Carried by every secret the tests use (they are in the source); refused from the environment.
+pub const TEST_ONLY_MARKER: &str = "tests-only";
 
 /// The rules every key (`JWT_SECRET`, `INTERNAL_SECRET`) must pass, wherever it was read from.
 pub fn check_secret(var: &str, secret: &str) -> Result<(), ConfigError> {
@@ -295,6 +305,13 @@ mod tests {
         assert!(problem(vars(&[]).identity_key()).contains("INTERNAL_SECRET is required"));
         let short = vars(&[("INTERNAL_SECRET", "too-short")]);
         assert!(problem(short.identity_key()).contains("at least 32 bytes"));
+    }
+
+    #[test]
+    fn secrets_published_for_tests_are_refused_from_the_environment() {
+        let key = crate::auth::TEST_INTERNAL_SECRET;
+        let from_env = Vars::new(move |name| (name == INTERNAL_SECRET).then(|| key.to_owned()));
+        assert!(problem(from_env.identity_key()).contains("test secret"));
     }
 
     #[test]

@@ -78,12 +78,18 @@ pub enum AdminOnly {
 
 /// `400 VALIDATION_ERROR`, every problem of the request at once in `details`.
 #[derive(utoipa::IntoResponses)]
-#[response(status = 400, description = "`VALIDATION_ERROR`: `details` lists every invalid field")]
+#[response(
+    status = 400,
+    description = "`VALIDATION_ERROR`: `details` lists every invalid field"
+)]
 pub struct Invalid(pub ErrorEnvelope<'static>);
 
 /// `503 SERVICE_UNAVAILABLE`: a store the route needs is not reachable (yet).
 #[derive(utoipa::IntoResponses)]
-#[response(status = 503, description = "`SERVICE_UNAVAILABLE`: a store it needs is not reachable yet")]
+#[response(
+    status = 503,
+    description = "`SERVICE_UNAVAILABLE`: a store it needs is not reachable yet"
+)]
 pub struct Unavailable(pub ErrorEnvelope<'static>);
 
 /// `GET /health` (CONTRACT: the same fields in every service).

@@ -16,7 +16,7 @@ pub const MAX_JWT_EXPIRATION_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
 const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 /// The JWT key of [`Config::for_test`]: tests that mint or check tokens use it, and so does a
 /// test gateway in front of a test user-service.
-pub const TEST_JWT_SECRET: &str = "user-tests-jwt-secret-0123456789-abcdefgh";
+pub const TEST_JWT_SECRET: &str = "user-tests-only-jwt-secret-0123456789-abcd";
 
 #[derive(Debug, Clone)]
 pub struct Config {
