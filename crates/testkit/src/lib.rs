@@ -28,10 +28,12 @@ use anyhow::{anyhow, bail};
 pub mod db;
 pub mod kafka;
 pub mod mailpit;
+pub mod routes;
 pub mod spawned;
 
 pub use db::{TestMongoDatabase, TestPgDatabase};
 pub use kafka::{create_topic, unique_name, TopicWatcher};
+pub use routes::assert_routed;
 pub use spawned::{unreachable_addr, Spawned};
 
 fn repo_root() -> PathBuf {
