@@ -27,6 +27,13 @@ print(dates[:len(future)] == sorted(future))')
 [ "$upcoming" = "True" ] || fail "events are not listed upcoming-first"
 echo "smoke: seed is idempotent ($total events, same ids twice)"
 
+# Every seeded poster loads through the gateway, as a browser would fetch image_url.
+for image in $(curl -fsS "$gw/api/events?limit=100" | json '" ".join(e["image_url"] for e in d["events"])'); do
+  type=$(curl -fsS -o /dev/null -w '%{content_type}' "$gw$image") || fail "poster $image did not load"
+  [[ $type == image/svg+xml* ]] || fail "poster $image answered $type"
+done
+echo "smoke: every seeded poster loads through the gateway"
+
 email="smoke-$(date +%s%N)@example.com"
 status=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$gw/api/users/register" \
   -H 'Content-Type: application/json' \
