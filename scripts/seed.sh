@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make seed`: the demo data of CONTRACT §12, idempotently (a second run creates nothing).
+# `make seed`: the demo data, idempotently (a second run creates nothing).
 #   1. demo accounts test@ticketflow.dev (USER) and admin@ticketflow.dev (ADMIN): user-service seed-users
 #   2. venues and events with fixed ids (infra/seed/catalogue.json): event-service seed,
 #      which also publishes ticketflow.event.created so inventory-service lays out the seats.

@@ -92,7 +92,7 @@ pub struct Invalid(pub ErrorEnvelope<'static>);
 )]
 pub struct Unavailable(pub ErrorEnvelope<'static>);
 
-/// `GET /health` (CONTRACT: the same fields in every service).
+/// `GET /health` (the same fields in every service).
 #[derive(Serialize, ToSchema)]
 pub struct Liveness {
     /// Always `up`.

@@ -7,7 +7,7 @@ use ticketflow_common::{openapi, server};
 use crate::routes;
 use crate::state::AppState;
 
-/// Every route of CONTRACT §5, plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
+/// Every route of event-service (its README), plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
 /// (every one documented: see [`ticketflow_common::openapi`]).
 pub fn router(state: AppState) -> Router {
     let probe = state.clone();
@@ -27,6 +27,6 @@ pub fn router(state: AppState) -> Router {
     server::finish(routes, state.identity_key.clone())
 }
 
-const DESCRIPTION: &str = "The catalogue of events and venues (CONTRACT §5). Creating an event \
+const DESCRIPTION: &str = "The catalogue of events and venues. Creating an event \
     publishes `ticketflow.event.created`. Clients reach `/api/events/*` and `/api/venues/*` \
     through the gateway.";

@@ -1,4 +1,4 @@
-//! TicketFlow API gateway (CONTRACT §3): verifies the JWT, injects identity, rate limits,
+//! TicketFlow API gateway: verifies the JWT, injects identity, rate limits,
 //! answers CORS, and streams `/api/<prefix>…` to the owning service.
 //!
 //! Tests start it in-process: `run(Config::for_test(secret, identity_key, upstreams), listener, token)`.

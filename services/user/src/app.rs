@@ -12,7 +12,7 @@ use crate::routes;
 use crate::state::AppState;
 use crate::SERVICE;
 
-/// Every route of CONTRACT §4, plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
+/// Every route of user-service (its README), plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
 /// (every one documented: see [`ticketflow_common::openapi`]).
 pub fn router(state: AppState) -> Router {
     let ready = state.clone();
@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
     server::finish(api.merge(health.router()), identity_key)
 }
 
-const DESCRIPTION: &str = "Registration, login and JWT issuing (CONTRACT §4). Publishes \
+const DESCRIPTION: &str = "Registration, login and JWT issuing. Publishes \
     `ticketflow.user.registered`. Clients reach `/api/users/*` through the gateway.";
 
 /// `/health` under the service's API prefix, so it is reachable through the gateway.

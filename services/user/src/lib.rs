@@ -1,4 +1,4 @@
-//! TicketFlow user-service (CONTRACT §4): registration, login, JWT issuing and
+//! TicketFlow user-service: registration, login, JWT issuing and
 //! `ticketflow.user.registered` through a transactional outbox.
 
 pub mod accounts;

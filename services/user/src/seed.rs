@@ -1,4 +1,4 @@
-//! `user-service seed-users`: the demo accounts of CONTRACT §12, idempotently.
+//! `user-service seed-users`: the demo accounts, idempotently.
 //!
 //! There is no HTTP way to create an administrator; this is the only one. An account that
 //! exists keeps its id, name and password; the admin account is promoted to ADMIN if needed.

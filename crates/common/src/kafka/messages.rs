@@ -1,4 +1,4 @@
-//! The payloads of CONTRACT §10, one struct per `eventType`. Producer and consumers share
+//! The Kafka message payloads, one struct per `eventType`. Producer and consumers share
 //! these types, so a field renamed here is renamed on both ends of the wire.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The routing table (CONTRACT §3): which upstream serves a path, and which routes are public.
+//! The routing table: which upstream serves a path, and which routes are public.
 //!
 //! Only the `/api/<prefix>[/…]` space is ever forwarded, matched on whole path segments, and a
 //! path with a dot segment, an encoded slash/backslash or a malformed escape is refused before
@@ -89,7 +89,7 @@ fn percent_decode(segment: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Public routes (CONTRACT §3): a missing or bad token there means "anonymous", elsewhere 401.
+/// Public routes: a missing or bad token there means "anonymous", elsewhere 401.
 /// The gateway's own `/health`, `/health/all` and `/api/docs/openapi.json` (public) never reach
 /// this check.
 pub fn is_public(method: &Method, path: &str) -> bool {

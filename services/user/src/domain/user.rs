@@ -45,7 +45,7 @@ impl User {
     }
 }
 
-/// `{"id","name","email","role","createdAt"}` (CONTRACT §4).
+/// `{"id","name","email","role","createdAt"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {

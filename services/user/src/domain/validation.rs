@@ -1,4 +1,4 @@
-//! Request rules of CONTRACT §4, pure: a JSON body in, clean values or every problem out.
+//! Request rules of register and login, pure: a JSON body in, clean values or every problem out.
 //!
 //! Bodies are read with `ticketflow_common::validate::Fields`, as event-service reads its own,
 //! so a missing field, a wrong type and a bad value are all reported together, one `details`
