@@ -3,6 +3,7 @@
 //! The demo catalogue's artwork is built into the binary; any other event gets a plain
 //! generated placard with its name, so every event has a poster a client can show.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
@@ -43,8 +44,8 @@ const ARTWORK: &[(&str, &str)] = &[
     ),
 ];
 
-/// Catalogue event id → artwork, read once from the built-in catalogue.
-static BY_EVENT: LazyLock<Vec<(String, &'static str)>> = LazyLock::new(|| {
+/// Catalogue event id → artwork with its `ETag`, built once (not per request).
+static BY_EVENT: LazyLock<Vec<(String, Poster)>> = LazyLock::new(|| {
     let Ok(catalogue) = crate::seed::Catalogue::builtin() else {
         return Vec::new();
     };
@@ -53,19 +54,20 @@ static BY_EVENT: LazyLock<Vec<(String, &'static str)>> = LazyLock::new(|| {
         .iter()
         .filter_map(|e| {
             let (_, svg) = ARTWORK.iter().find(|(slug, _)| *slug == e.slug)?;
-            Some((e.id.to_string(), *svg))
+            Some((e.id.to_string(), Poster::new(Cow::Borrowed(*svg))))
         })
         .collect()
 });
 
 /// A poster: SVG text and its strong validator.
+#[derive(Clone)]
 pub struct Poster {
-    pub svg: String,
+    pub svg: Cow<'static, str>,
     pub etag: String,
 }
 
 impl Poster {
-    fn new(svg: String) -> Self {
+    fn new(svg: Cow<'static, str>) -> Self {
         let digest = Sha256::digest(svg.as_bytes());
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         Self {
@@ -80,7 +82,7 @@ pub fn builtin(id: &str) -> Option<Poster> {
     BY_EVENT
         .iter()
         .find(|(event, _)| event == id)
-        .map(|(_, svg)| Poster::new((*svg).to_owned()))
+        .map(|(_, poster)| poster.clone())
 }
 
 /// A generated placard for an event without artwork.
@@ -99,7 +101,7 @@ pub fn placard(name: &str, when: &str) -> Poster {
         label = xml_escape(name),
         when = xml_escape(when),
     );
-    Poster::new(svg)
+    Poster::new(Cow::Owned(svg))
 }
 
 fn xml_escape(text: &str) -> String {
