@@ -113,6 +113,23 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         Ok(Secret::new(secret))
     }
 
+    /// `KAFKA_TOPIC_PREFIX` (empty unless set): put before every topic name, so several
+    /// fleets (or tests) can share one broker. Letters, digits, `.`, `_` and `-` only.
+    pub fn kafka_topic_prefix(&self) -> Result<String, ConfigError> {
+        let prefix = self.optional("KAFKA_TOPIC_PREFIX").unwrap_or_default();
+        if prefix.len() > 100
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(ConfigError::new(
+                "KAFKA_TOPIC_PREFIX",
+                "may hold at most 100 letters, digits, '.', '_' or '-'",
+            ));
+        }
+        Ok(prefix)
+    }
+
     /// A `postgres://` URL (kept secret: it may carry a password).
     pub fn postgres_url(&self, var: &str) -> Result<Secret, ConfigError> {
         let url = self.required(var)?;

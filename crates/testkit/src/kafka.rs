@@ -173,3 +173,14 @@ pub async fn produce(topic: &str, key: &str, payload: &[u8]) -> anyhow::Result<(
         .map_err(|(err, _)| anyhow!("producing to {topic}: {err}"))?;
     Ok(())
 }
+
+/// A `KAFKA_TOPIC_PREFIX` of this test's own, with `topics` and their `.DLT`s created under
+/// it: a service configured with it reads only what this test sends.
+pub async fn private_topics(topics: &[&str]) -> anyhow::Result<String> {
+    let prefix = format!("{}.", unique_name("tftest"));
+    for topic in topics {
+        create_topic(&format!("{prefix}{topic}"), 3).await?;
+        create_topic(&format!("{prefix}{topic}.DLT"), 1).await?;
+    }
+    Ok(prefix)
+}

@@ -32,7 +32,7 @@ pub mod routes;
 pub mod spawned;
 
 pub use db::{TestMongoDatabase, TestPgDatabase};
-pub use kafka::{create_topic, unique_name, TopicWatcher};
+pub use kafka::{create_topic, private_topics, unique_name, TopicWatcher};
 pub use routes::assert_routed;
 pub use spawned::{unreachable_addr, Spawned};
 

@@ -22,7 +22,11 @@ use crate::context::RequestContext;
 pub struct ConsumerConfig {
     pub bootstrap: String,
     pub group_id: String,
+    /// Contract names; subscribed as `<topic_prefix><topic>`.
     pub topics: Vec<String>,
+    /// `KAFKA_TOPIC_PREFIX` (see [`topics::prefixed`]); the producer given to
+    /// [`run_consumer`] must carry the same one, since dead letters go through it.
+    pub topic_prefix: String,
     /// Attempts per message before it is dead-lettered (at least 1).
     pub max_attempts: u32,
     pub initial_backoff: Duration,
@@ -35,6 +39,7 @@ impl ConsumerConfig {
             bootstrap: bootstrap.to_owned(),
             group_id: group_id.to_owned(),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            topic_prefix: String::new(),
             max_attempts: 5,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
@@ -54,7 +59,8 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    fn from_message(msg: &BorrowedMessage<'_>) -> Self {
+    /// `topic_prefix` is taken off the topic name: handlers see contract names.
+    fn from_message(msg: &BorrowedMessage<'_>, topic_prefix: &str) -> Self {
         let headers = msg
             .headers()
             .map(|hs| {
@@ -69,7 +75,11 @@ impl Delivery {
             })
             .unwrap_or_default();
         Self {
-            topic: msg.topic().to_owned(),
+            topic: msg
+                .topic()
+                .strip_prefix(topic_prefix)
+                .unwrap_or(msg.topic())
+                .to_owned(),
             partition: msg.partition(),
             offset: msg.offset(),
             key: msg.key().map(|k| String::from_utf8_lossy(k).into_owned()),
@@ -147,7 +157,12 @@ where
         .set("heartbeat.interval.ms", "1000")
         .create()
         .context("creating Kafka consumer")?;
-    let topic_refs: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+    let wire_topics: Vec<String> = config
+        .topics
+        .iter()
+        .map(|topic| topics::prefixed(&config.topic_prefix, topic))
+        .collect();
+    let topic_refs: Vec<&str> = wire_topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topic_refs)
         .with_context(|| format!("subscribing to {topic_refs:?}"))?;
@@ -168,7 +183,7 @@ where
                 }
             }
         };
-        let delivery = Delivery::from_message(&msg);
+        let delivery = Delivery::from_message(&msg, &config.topic_prefix);
         let incoming_traceparent = delivery.header(HEADER_TRACEPARENT);
         let mut ctx =
             RequestContext::from_incoming(delivery.header(HEADER_REQUEST_ID), incoming_traceparent);

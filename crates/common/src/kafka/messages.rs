@@ -52,3 +52,111 @@ message!(
     topics::EVENT_CREATED,
     event_id
 );
+
+/// booking-service asks inventory to lock `seat_ids` of `event_id` for `booking_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingInitiated {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub event_id: Uuid,
+    pub event_name: String,
+    pub seat_ids: Vec<Uuid>,
+    /// Major units, at most 2 decimals.
+    pub total_amount: f64,
+    pub currency: String,
+}
+message!(
+    BookingInitiated,
+    "booking.initiated",
+    topics::BOOKING_INITIATED,
+    booking_id
+);
+
+/// Every requested seat is held for the booking until `lock_expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsLocked {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+    /// `A1`, `A2`, … in the order of `seat_ids`.
+    pub seat_labels: Vec<String>,
+    /// RFC 3339, UTC, millisecond precision.
+    pub lock_expires_at: String,
+}
+message!(
+    SeatsLocked,
+    "seats.locked",
+    topics::SEATS_LOCKED,
+    booking_id
+);
+
+/// `reason` of [`SeatsLockFailed`]; the only one the contract knows.
+pub const SEATS_UNAVAILABLE: &str = "SEATS_UNAVAILABLE";
+
+/// None of the requested seats were locked: `conflicting_seat_ids` could not be had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsLockFailed {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub reason: String,
+    pub conflicting_seat_ids: Vec<Uuid>,
+}
+message!(
+    SeatsLockFailed,
+    "seats.lock-failed",
+    topics::SEATS_LOCK_FAILED,
+    booking_id
+);
+
+/// The booking is paid: its held seats become `RESERVED`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsConfirm {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+}
+message!(
+    SeatsConfirm,
+    "seats.confirm",
+    topics::SEATS_CONFIRM,
+    booking_id
+);
+
+/// The booking failed or was cancelled: whatever it holds becomes `AVAILABLE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsRelease {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+}
+message!(
+    SeatsRelease,
+    "seats.release",
+    topics::SEATS_RELEASE,
+    booking_id
+);
+
+/// An event's seat counts after a change; `version` grows with every change, so a consumer
+/// keeps the highest it has seen and ignores older or repeated ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsAvailability {
+    pub event_id: Uuid,
+    pub total: i64,
+    pub available: i64,
+    pub locked: i64,
+    pub reserved: i64,
+    pub version: i64,
+}
+message!(
+    SeatsAvailability,
+    "seats.availability",
+    topics::SEATS_AVAILABILITY,
+    event_id
+);

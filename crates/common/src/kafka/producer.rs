@@ -19,6 +19,8 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Producer {
     inner: FutureProducer,
+    /// Put before every topic name on the wire (see [`super::topics::prefixed`]).
+    topic_prefix: std::sync::Arc<str>,
 }
 
 impl Producer {
@@ -34,10 +36,20 @@ impl Producer {
             )
             .create()
             .context("creating Kafka producer")?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            topic_prefix: std::sync::Arc::from(""),
+        })
     }
 
-    /// Sends bytes as they are, waiting for the broker's acknowledgement.
+    /// The same producer, sending to `<prefix><topic>` (`KAFKA_TOPIC_PREFIX`).
+    pub fn with_topic_prefix(mut self, prefix: &str) -> Self {
+        self.topic_prefix = std::sync::Arc::from(prefix);
+        self
+    }
+
+    /// Sends bytes as they are to `topic` (a contract name; the prefix is added here),
+    /// waiting for the broker's acknowledgement.
     pub async fn send_raw(
         &self,
         topic: &str,
@@ -52,14 +64,17 @@ impl Producer {
                 value: Some(value),
             });
         }
-        let mut record = FutureRecord::to(topic).payload(payload).headers(owned);
+        let wire_topic = super::topics::prefixed(&self.topic_prefix, topic);
+        let mut record = FutureRecord::to(&wire_topic)
+            .payload(payload)
+            .headers(owned);
         if let Some(key) = key {
             record = record.key(key);
         }
         self.inner
             .send(record, Timeout::After(DELIVERY_TIMEOUT))
             .await
-            .map_err(|(err, _)| anyhow::anyhow!("publishing to {topic}: {err}"))?;
+            .map_err(|(err, _)| anyhow::anyhow!("publishing to {wire_topic}: {err}"))?;
         metrics::counter!("kafka_messages_produced_total", "topic" => topic.to_owned())
             .increment(1);
         Ok(())

@@ -14,6 +14,16 @@ pub const PAYMENT_PROCESSED: &str = "ticketflow.payment.processed";
 pub const BOOKING_CONFIRMED: &str = "ticketflow.booking.confirmed";
 pub const BOOKING_FAILED: &str = "ticketflow.booking.failed";
 pub const BOOKING_CANCELLED: &str = "ticketflow.booking.cancelled";
+/// Seat counts of one event after every change (key `eventId`); event-service consumes it.
+pub const SEATS_AVAILABILITY: &str = "ticketflow.seats.availability";
+
+/// The name of `topic` on the wire under `KAFKA_TOPIC_PREFIX` (empty in every real
+/// deployment). Code always speaks contract names; the producer and the consumer runner
+/// translate at the broker boundary, so tests get private copies of the topics a service
+/// consumes instead of reading every other test's messages.
+pub fn prefixed(prefix: &str, topic: &str) -> String {
+    format!("{prefix}{topic}")
+}
 
 /// Where messages of `topic` go after their last failed attempt.
 pub fn dead_letter(topic: &str) -> String {
@@ -31,7 +41,7 @@ mod tests {
         "/../../infra/kafka/create-topics.sh"
     );
 
-    const MAIN: [&str; 12] = [
+    const MAIN: [&str; 13] = [
         USER_REGISTERED,
         EVENT_CREATED,
         BOOKING_INITIATED,
@@ -44,6 +54,7 @@ mod tests {
         BOOKING_CONFIRMED,
         BOOKING_FAILED,
         BOOKING_CANCELLED,
+        SEATS_AVAILABILITY,
     ];
 
     /// `bash create-topics.sh --list` on `topics_file` (its default, topics.txt, when `None`).
