@@ -45,6 +45,14 @@ impl ConsumerConfig {
             max_backoff: Duration::from_secs(5),
         }
     }
+
+    /// Under `KAFKA_TOPIC_PREFIX`: the topics and the group id both get the prefix, so
+    /// fleets (or tests) sharing a broker share neither messages nor offsets.
+    pub fn with_topic_prefix(mut self, prefix: &str) -> Self {
+        self.topic_prefix = prefix.to_owned();
+        self.group_id = topics::prefixed(prefix, &self.group_id);
+        self
+    }
 }
 
 /// One received message, owned so a handler can keep it across awaits and retries.
