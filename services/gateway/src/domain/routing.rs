@@ -100,7 +100,10 @@ pub fn is_public(method: &Method, path: &str) -> bool {
     match segments.as_slice() {
         ["users", "register"] | ["users", "login"] => method == Method::POST,
         ["events", ..] | ["venues", ..] => read,
-        ["inventory", "events", id, "seats"] => read && !id.is_empty(),
+        // The seat map, and its Server-Sent-Events stream (long-lived, see `routes::proxy`).
+        ["inventory", "events", id, "seats"] | ["inventory", "events", id, "seats", "stream"] => {
+            read && !id.is_empty()
+        }
         // Every service's `/api/<prefix>/health` (users, bookings, notifications have one).
         [prefix, "health"] => read && service_of(prefix).is_some(),
         _ => false,
@@ -122,6 +125,10 @@ mod tests {
             ("/api/bookings/my", Target::Proxy(Service::Booking)),
             (
                 "/api/inventory/events/x/seats",
+                Target::Proxy(Service::Inventory),
+            ),
+            (
+                "/api/inventory/events/x/seats/stream",
                 Target::Proxy(Service::Inventory),
             ),
             ("/api/payments/booking/1", Target::Proxy(Service::Payment)),
@@ -181,6 +188,9 @@ mod tests {
             (Method::GET, "/api/venues"),
             (Method::GET, "/api/venues/abc"),
             (Method::GET, "/api/inventory/events/abc/seats"),
+            (Method::HEAD, "/api/inventory/events/abc/seats"),
+            (Method::GET, "/api/inventory/events/abc/seats/stream"),
+            (Method::HEAD, "/api/inventory/events/abc/seats/stream"),
             (Method::GET, "/api/users/health"),
             (Method::GET, "/api/bookings/health"),
             (Method::GET, "/api/notifications/health"),
@@ -199,6 +209,15 @@ mod tests {
             (Method::GET, "/api/inventory/events//seats"),
             (Method::GET, "/api/inventory/events/abc/seats/1"),
             (Method::POST, "/api/inventory/events/abc/seats"),
+            (Method::POST, "/api/inventory/events/abc/seats/stream"),
+            (Method::PUT, "/api/inventory/events/abc/seats/stream"),
+            (Method::DELETE, "/api/inventory/events/abc/seats/stream"),
+            (Method::GET, "/api/inventory/events//seats/stream"),
+            (Method::GET, "/api/inventory/events/abc/seats/stream/x"),
+            (Method::GET, "/api/inventory/events/abc/seats/stream/"),
+            (Method::GET, "/api/inventory/events/abc/stream"),
+            (Method::GET, "/api/inventory/events/seats/stream"),
+            (Method::GET, "/api/inventory/events/abc/seats/streams"),
             (Method::GET, "/api/bookings/my"),
             (Method::POST, "/api/bookings"),
             (Method::GET, "/api/payments/x"),

@@ -1,4 +1,11 @@
 //! The reverse proxy: everything under `/api/<prefix>` goes to its service, streamed both ways.
+//!
+//! Responses are never buffered: the upstream body is handed to hyper frame by frame as it
+//! arrives, so long-lived streams (Server-Sent Events such as inventory's
+//! `GET /api/inventory/events/:eventId/seats/stream`) pass through as they are produced.
+//! `UPSTREAM_TIMEOUT_MS` bounds only the wait for the upstream's response headers; once they
+//! have arrived the body may take as long as it likes (it ends when the upstream ends it or
+//! the client goes away, which drops the upstream connection).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +29,8 @@ use crate::state::AppState;
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+/// nginx (e.g. an ingress in front of the gateway) buffers responses unless told not to.
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and friends: never forwarded in either direction.
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -127,6 +136,9 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
     *outgoing.headers_mut() = headers;
 
     let started = Instant::now();
+    // The timeout covers sending the request and receiving the response head only: the future
+    // of `request` resolves with the head, and the body (`Incoming`) is streamed afterwards,
+    // outside of it.
     let result = tokio::time::timeout(state.upstream_timeout, state.client.request(outgoing)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let (outcome, response) = match result {
@@ -178,10 +190,12 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
     response
 }
 
-/// The upstream's response with hop-by-hop and CORS headers removed, body streamed.
+/// The upstream's response with hop-by-hop and CORS headers removed, body streamed (never
+/// collected, never timed out).
 fn upstream_response(response: hyper::Response<hyper::body::Incoming>) -> Response {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    mark_event_stream(&mut parts.headers);
     let cors: Vec<HeaderName> = parts
         .headers
         .keys()
@@ -192,6 +206,30 @@ fn upstream_response(response: hyper::Response<hyper::body::Incoming>) -> Respon
         parts.headers.remove(name);
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+/// For a `text/event-stream` response: `X-Accel-Buffering: no` and `Cache-Control: no-cache`
+/// unless the upstream set them, so a buffering proxy in front (nginx) passes each event on at
+/// once and nothing caches the stream.
+fn mark_event_stream(headers: &mut HeaderMap) {
+    if !is_event_stream(headers) {
+        return;
+    }
+    if !headers.contains_key(&X_ACCEL_BUFFERING) {
+        headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+}
+
+/// `Content-Type: text/event-stream` (any case, parameters ignored).
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
 /// The declared `Content-Length`, if any (hyper has already refused malformed ones).
@@ -299,6 +337,45 @@ mod tests {
         strip_hop_by_hop(&mut h);
         let left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         assert_eq!(left, vec!["content-type"]);
+        Ok(())
+    }
+
+    #[test]
+    fn event_streams_are_marked_unbuffered_and_uncached() -> anyhow::Result<()> {
+        let mut sse = HeaderMap::new();
+        sse.insert(header::CONTENT_TYPE, "text/event-stream".parse()?);
+        mark_event_stream(&mut sse);
+        assert_eq!(
+            sse.get(&X_ACCEL_BUFFERING),
+            Some(&HeaderValue::from_static("no"))
+        );
+        assert_eq!(
+            sse.get(header::CACHE_CONTROL),
+            Some(&HeaderValue::from_static("no-cache"))
+        );
+
+        // Parameters and case do not matter; what the upstream chose is kept.
+        let mut chosen = HeaderMap::new();
+        chosen.insert(
+            header::CONTENT_TYPE,
+            "Text/Event-Stream; charset=utf-8".parse()?,
+        );
+        chosen.insert(header::CACHE_CONTROL, "no-store".parse()?);
+        chosen.insert(X_ACCEL_BUFFERING, "yes".parse()?);
+        let before = chosen.clone();
+        mark_event_stream(&mut chosen);
+        assert_eq!(chosen, before);
+
+        // Anything else is left alone.
+        for content_type in ["application/json", "text/plain", "text/event-streamx"] {
+            let mut other = HeaderMap::new();
+            other.insert(header::CONTENT_TYPE, content_type.parse()?);
+            mark_event_stream(&mut other);
+            assert_eq!(other.len(), 1, "{content_type}");
+        }
+        let mut none = HeaderMap::new();
+        mark_event_stream(&mut none);
+        assert!(none.is_empty());
         Ok(())
     }
 

@@ -93,6 +93,7 @@ async fn bad_tokens_are_anonymous_on_public_routes_and_401_elsewhere() -> anyhow
             ("GET", "/api/venues/v1"),
             ("POST", "/api/users/register"),
             ("GET", "/api/inventory/events/e1/seats"),
+            ("GET", "/api/inventory/events/e1/seats/stream"),
             ("GET", "/api/users/health"),
             ("GET", "/api/bookings/health"),
             ("GET", "/api/notifications/health"),
@@ -123,6 +124,7 @@ async fn bad_tokens_are_anonymous_on_public_routes_and_401_elsewhere() -> anyhow
             ("GET", "/api/payments/p1"),
             ("GET", "/api/notifications/recent"),
             ("POST", "/api/inventory/events/e1/seats"),
+            ("POST", "/api/inventory/events/e1/seats/stream"),
         ] {
             let response = gateway
                 .http

@@ -9,5 +9,6 @@ mod docs;
 mod health;
 mod limits;
 mod routing;
+mod streaming;
 mod support;
 mod upstream_failures;
