@@ -28,5 +28,6 @@ pub fn router(state: AppState) -> Router {
 }
 
 const DESCRIPTION: &str = "The catalogue of events and venues. Creating an event \
-    publishes `ticketflow.event.created`. Clients reach `/api/events/*` and `/api/venues/*` \
-    through the gateway.";
+    publishes `ticketflow.event.created`; `available_seats` follows inventory-service's \
+    `ticketflow.seats.availability` reports (consumer group `event-service`). Clients reach \
+    `/api/events/*` and `/api/venues/*` through the gateway.";

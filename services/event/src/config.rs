@@ -22,6 +22,10 @@ pub struct Config {
     pub mongodb_db: String,
     /// `KAFKA_BOOTSTRAP_SERVERS` (required).
     pub kafka_bootstrap: String,
+    /// `KAFKA_TOPIC_PREFIX` (empty): put before every topic this service produces to or
+    /// consumes from, and before its consumer group, so tests (or fleets) sharing a broker
+    /// stay apart. Empty in every real deployment.
+    pub kafka_topic_prefix: String,
     /// `INTERNAL_SECRET` (required): verifies the identity the gateway forwards.
     pub identity_key: IdentityKey,
     /// How often the outbox relay looks for messages left pending (`OUTBOX_POLL_MS`, 1000).
@@ -50,6 +54,7 @@ impl Config {
             mongodb_url: Secret::new(mongodb_url),
             mongodb_db,
             kafka_bootstrap: vars.required("KAFKA_BOOTSTRAP_SERVERS")?,
+            kafka_topic_prefix: vars.kafka_topic_prefix()?,
             identity_key: vars.identity_key()?,
             relay_interval: vars.millis("OUTBOX_POLL_MS", 1000, MAX_INTERVAL_MS)?,
             outbox_grace: Duration::from_millis(vars.parse_or("OUTBOX_GRACE_MS", 5000)?),
@@ -57,7 +62,8 @@ impl Config {
     }
 
     /// A configuration for in-process tests: the given MongoDB server and database, Kafka and
-    /// identity key, contract defaults for the rest. `run` serves on the listener it is given
+    /// identity key, contract defaults for the rest (no topic prefix: a test that needs
+    /// private topics sets `kafka_topic_prefix`). `run` serves on the listener it is given
     /// (`port` is 0).
     pub fn for_test(
         mongodb_url: &str,
@@ -70,6 +76,7 @@ impl Config {
             mongodb_url: Secret::new(mongodb_url),
             mongodb_db: mongodb_db.to_owned(),
             kafka_bootstrap: kafka_bootstrap.to_owned(),
+            kafka_topic_prefix: String::new(),
             identity_key,
             relay_interval: Duration::from_secs(1),
             outbox_grace: Duration::from_secs(5),
@@ -162,7 +169,32 @@ mod lookup_tests {
         );
         assert_eq!(config.relay_interval, Duration::from_millis(250));
         assert_eq!(config.outbox_grace, Duration::from_millis(5000));
+        assert_eq!(config.kafka_topic_prefix, "");
         Ok(())
+    }
+
+    #[test]
+    fn reads_and_checks_the_topic_prefix() {
+        let config = from(&[
+            ("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9093"),
+            ("INTERNAL_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("KAFKA_TOPIC_PREFIX", "fleet-b."),
+        ]);
+        assert_eq!(
+            config.ok().map(|c| c.kafka_topic_prefix).as_deref(),
+            Some("fleet-b.")
+        );
+        let bad = from(&[
+            ("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9093"),
+            ("INTERNAL_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("KAFKA_TOPIC_PREFIX", "a/b"),
+        ]);
+        assert_eq!(
+            bad.err().map(|e| e.var).as_deref(),
+            Some("KAFKA_TOPIC_PREFIX")
+        );
     }
 
     #[test]

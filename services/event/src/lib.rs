@@ -1,5 +1,6 @@
 //! event-service: the events and venues catalogue (MongoDB), publishing
-//! `ticketflow.event.created` through an in-document outbox.
+//! `ticketflow.event.created` through an in-document outbox and keeping `available_seats` in
+//! step with `ticketflow.seats.availability`.
 
 pub mod app;
 pub mod config;
@@ -19,7 +20,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use ticketflow_common::kafka::Producer;
+use ticketflow_common::kafka::{ConsumerConfig, Producer};
 use ticketflow_common::{retry, server};
 
 pub use config::Config;
@@ -27,7 +28,7 @@ pub use config::Config;
 /// The name this service reports in health, logs and traces.
 pub const SERVICE: &str = "event-service";
 
-use crate::messaging::Relay;
+use crate::messaging::{availability, Relay};
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -35,14 +36,14 @@ use crate::store::Store;
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Serves HTTP on `listener` until `shutdown` fires. `/health` answers at once; MongoDB is
-/// connected (and indexed) in the background with retries, the outbox relay starts once it
-/// answers, and both stop on `shutdown`.
+/// connected (and indexed) in the background with retries, the outbox relay and the
+/// `seats.availability` consumer start once it answers, and all of them stop on `shutdown`.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let producer = Producer::new(&config.kafka_bootstrap)?;
+    let producer = producer(&config)?;
     let state = AppState::new(producer.clone(), config.identity_key.clone());
     let background = shutdown.child_token();
     let worker = tokio::spawn(start_store(
@@ -61,6 +62,11 @@ pub async fn run(
         tracing::warn!(error = %err, "background task ended abnormally");
     }
     served
+}
+
+/// The producer for `config`'s broker, under its `KAFKA_TOPIC_PREFIX`.
+pub fn producer(config: &Config) -> anyhow::Result<Producer> {
+    Ok(Producer::new(&config.kafka_bootstrap)?.with_topic_prefix(&config.kafka_topic_prefix))
 }
 
 /// Connects with retry and backoff (until `shutdown`), or `None` if shut down first.
@@ -85,10 +91,38 @@ async fn start_store(
     state.set_store(store.clone());
     tracing::info!(database = %config.mongodb_db, "MongoDB connected");
     let indexes = tokio::spawn(ensure_indexes(store.clone(), shutdown.clone()));
+    let consumer = tokio::spawn(consume_availability(
+        availability::consumer_config(&config),
+        store.clone(),
+        producer.clone(),
+        shutdown.clone(),
+    ));
     Relay::new(store, producer, config.relay_interval, config.outbox_grace)
         .run(shutdown)
         .await;
     let _ = indexes.await;
+    if let Err(err) = consumer.await {
+        tracing::warn!(error = %err, "seats.availability consumer ended abnormally");
+    }
+}
+
+/// Runs the `seats.availability` consumer until `shutdown`, restarting it (with backoff) if
+/// it fails to start.
+async fn consume_availability(
+    config: ConsumerConfig,
+    store: Store,
+    producer: Producer,
+    shutdown: CancellationToken,
+) {
+    retry::until_ok("consuming seats.availability", &shutdown, || {
+        availability::consume(
+            config.clone(),
+            store.clone(),
+            producer.clone(),
+            shutdown.clone(),
+        )
+    })
+    .await;
 }
 
 async fn ensure_indexes(store: Store, shutdown: CancellationToken) {

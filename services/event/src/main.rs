@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ticketflow_common::kafka::Producer;
 use ticketflow_common::{server, telemetry};
 use ticketflow_event::seed::{self, Catalogue};
 use ticketflow_event::{connect_store, run, Config, SERVICE};
@@ -66,7 +65,7 @@ async fn seed(file: Option<PathBuf>) -> anyhow::Result<()> {
         .await
         .ok_or_else(|| anyhow::anyhow!("MongoDB at MONGODB_URL did not answer within 30 s"))?;
     store.ensure_indexes().await?;
-    let producer = Producer::new(&config.kafka_bootstrap)?;
+    let producer = ticketflow_event::producer(&config)?;
     let report = seed::seed(
         &store,
         &producer,

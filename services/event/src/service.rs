@@ -86,7 +86,7 @@ pub async fn create_venue(
 }
 
 /// The document for a new event, with its `event.created` message pending inside it.
-/// `available_seats` starts at `total_seats`.
+/// `available_seats` starts at `total_seats` (until inventory-service reports seats).
 pub fn new_event_doc(id: Uuid, event: &NewEvent, now: &DateTime<Utc>) -> anyhow::Result<EventDoc> {
     let mut doc = EventDoc {
         id: id.to_string(),
@@ -104,6 +104,7 @@ pub fn new_event_doc(id: Uuid, event: &NewEvent, now: &DateTime<Utc>) -> anyhow:
         updated_at: bson_time(now),
         outbox: Vec::new(),
         outbox_pending_since: Some(messaging::pending_since(now)),
+        availability_version: None,
     };
     doc.outbox = vec![messaging::event_created(&doc)?];
     Ok(doc)

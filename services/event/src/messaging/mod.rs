@@ -7,6 +7,8 @@
 //! period (process crashed, Kafka down). Delivery is at least once; the `messageId` is fixed
 //! at creation, so consumers recognise a repeat.
 
+pub mod availability;
+
 use std::time::Duration;
 
 use anyhow::Context;

@@ -4,7 +4,9 @@
 //!
 //! Documents use string `_id`s (lowercase UUID v4), BSON dates, integer minor units for money.
 //! An event document may carry `outbox` (messages not yet published) and
-//! `outbox_pending_since` (when they were queued or last claimed by a relay).
+//! `outbox_pending_since` (when they were queued or last claimed by a relay), and, once
+//! inventory-service has reported its seats, `availability_version` (the `version` of the
+//! `seats.availability` message `available_seats` was last taken from).
 
 use std::time::Duration;
 
@@ -79,6 +81,21 @@ pub struct EventDoc {
     pub outbox: Vec<OutboxMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbox_pending_since: Option<BsonDateTime>,
+    /// The `seats.availability` version `available_seats` reflects; absent until the first
+    /// one arrives. Written only by [`Store::apply_availability`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_version: Option<i64>,
+}
+
+/// What [`Store::apply_availability`] did with one report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvailabilityUpdate {
+    Applied,
+    /// The event already reflects this version or a later one (a redelivery or a report
+    /// overtaken by a newer one): nothing changed.
+    Stale,
+    /// No such event: nothing changed.
+    UnknownEvent,
 }
 
 pub fn bson_time(at: &DateTime<Utc>) -> BsonDateTime {
@@ -327,6 +344,45 @@ impl Store {
             .await?
             .try_collect()
             .await
+    }
+
+    // --- seat availability -----------------------------------------------------------
+
+    /// Sets `available_seats` to `available` and `availability_version` to `version`, in one
+    /// update whose filter requires the stored version to be absent or lower: a redelivered,
+    /// duplicate or overtaken report matches nothing, however reports and retries interleave.
+    /// `updated_at` is left alone (it dates the catalogue entry, not its seat count).
+    pub async fn apply_availability(
+        &self,
+        id: &str,
+        available: i64,
+        version: i64,
+    ) -> StoreResult<AvailabilityUpdate> {
+        let updated = {
+            let _guard = self.locks.lock(id).await;
+            self.events
+                .update_one(
+                    doc! {
+                        "_id": id,
+                        "$or": [
+                            {"availability_version": {"$exists": false}},
+                            {"availability_version": {"$lt": version}},
+                        ],
+                    },
+                    doc! {"$set": {"available_seats": available, "availability_version": version}},
+                )
+                .await?
+        };
+        if updated.matched_count > 0 {
+            return Ok(AvailabilityUpdate::Applied);
+        }
+        // Only to tell the two no-ops apart in the logs; the decision was the update's.
+        let exists = self.events.count_documents(doc! {"_id": id}).await? > 0;
+        Ok(if exists {
+            AvailabilityUpdate::Stale
+        } else {
+            AvailabilityUpdate::UnknownEvent
+        })
     }
 
     // --- outbox ----------------------------------------------------------------------

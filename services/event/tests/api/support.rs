@@ -106,14 +106,24 @@ impl Reply {
 impl Service {
     /// On a new database of its own, dropped by `stop` (or when the test ends).
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_prefixed("").await
+    }
+
+    /// Like [`start`](Self::start), with `KAFKA_TOPIC_PREFIX` = `prefix` (from testkit's
+    /// `private_topics`, which must have created every topic the service produces to).
+    pub async fn start_prefixed(prefix: &str) -> anyhow::Result<Self> {
         let db = TestMongoDatabase::create().await?;
-        let mut service = Self::start_on(&db).await?;
+        let mut service = Self::start_on_prefixed(&db, prefix).await?;
         service.db = Some(db);
         Ok(service)
     }
 
     /// On the test's database `db` (e.g. one it seeded first), ready to serve.
     pub async fn start_on(db: &TestMongoDatabase) -> anyhow::Result<Self> {
+        Self::start_on_prefixed(db, "").await
+    }
+
+    async fn start_on_prefixed(db: &TestMongoDatabase, prefix: &str) -> anyhow::Result<Self> {
         let mut config = Config::for_test(
             db.url(),
             db.name(),
@@ -121,6 +131,7 @@ impl Service {
             test_identity_key(),
         );
         config.relay_interval = Duration::from_millis(200);
+        config.kafka_topic_prefix = prefix.to_owned();
         let mut service = Self::spawn(config).await?;
         service.service.wait_ready("/health/ready").await?;
         Ok(service)
