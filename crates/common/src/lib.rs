@@ -1,6 +1,7 @@
 //! What every TicketFlow service shares. Nothing service-specific lives here.
 
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod context;
 pub mod error;

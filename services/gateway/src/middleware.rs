@@ -9,10 +9,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ticketflow_common::{telemetry, ApiError};
 
-use crate::domain::client_ip::{client_ip, rate_limit_key};
 use crate::domain::rate_limit::Decision;
 use crate::domain::routing::{self, Target};
 use crate::state::AppState;
+use ticketflow_common::client_ip::{client_ip, rate_limit_key};
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD";
 const EXPOSE_HEADERS: &str = "x-request-id, retry-after";

@@ -2,7 +2,6 @@
 //! public, who the client is, the rate limiter's bookkeeping, and how the services' API
 //! documents merge.
 
-pub mod client_ip;
 pub mod docs;
 pub mod rate_limit;
 pub mod routing;

@@ -21,10 +21,10 @@ use ticketflow_common::server::MAX_BODY_BYTES;
 use ticketflow_common::ApiError;
 
 use crate::auth;
-use crate::domain::client_ip::{canonical, X_FORWARDED_FOR};
 use crate::domain::routing::{self, Target};
 use crate::middleware::peer_ip;
 use crate::state::AppState;
+use ticketflow_common::client_ip::{canonical, X_FORWARDED_FOR};
 
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
