@@ -11,7 +11,7 @@
 use anyhow::anyhow;
 use ticketflow_common::kafka::messages::SeatsAvailability;
 use ticketflow_common::kafka::{
-    run_consumer, topics, ConsumerConfig, Delivery, HandlerError, Message, Producer,
+    run_consumer, ConsumerConfig, Delivery, HandlerError, Message, Producer,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -21,15 +21,10 @@ use crate::Config;
 /// The consumer group (after `KAFKA_TOPIC_PREFIX`, so a prefixed test or fleet has its own).
 pub const GROUP: &str = "event-service";
 
-/// The runner's settings: `seats.availability` under the configured prefix.
+/// The runner's settings: `seats.availability` under the configured prefix (topics and group).
 pub fn consumer_config(config: &Config) -> ConsumerConfig {
-    let mut consumer = ConsumerConfig::new(
-        &config.kafka_bootstrap,
-        &topics::prefixed(&config.kafka_topic_prefix, GROUP),
-        &[SeatsAvailability::TOPIC],
-    );
-    consumer.topic_prefix = config.kafka_topic_prefix.clone();
-    consumer
+    ConsumerConfig::new(&config.kafka_bootstrap, GROUP, &[SeatsAvailability::TOPIC])
+        .with_topic_prefix(&config.kafka_topic_prefix)
 }
 
 /// Consumes until `shutdown` fires. `producer` (carrying the same prefix) takes dead letters.
@@ -112,6 +107,7 @@ fn check(report: &SeatsAvailability) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ticketflow_common::kafka::topics;
 
     fn report(total: i64, available: i64, version: i64) -> SeatsAvailability {
         SeatsAvailability {
