@@ -83,6 +83,8 @@ impl Live {
     /// Updates of `event_id` from now on.
     pub fn subscribe(&self, event_id: Uuid) -> broadcast::Receiver<Update> {
         let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        // Forget events whose streams have all ended.
+        streams.retain(|_, sender| sender.receiver_count() > 0);
         streams
             .entry(event_id)
             .or_insert_with(|| broadcast::channel(STREAM_BUFFER).0)
