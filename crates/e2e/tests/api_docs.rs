@@ -1,28 +1,31 @@
 //! The API reference as clients get it: `GET /api/docs/openapi.json` on the gateway, in front of
-//! the real user-service (PostgreSQL, Kafka) and event-service (MongoDB, Kafka), lists every
-//! route of the three.
+//! the real user-service (PostgreSQL, Kafka), event-service (MongoDB, Kafka) and
+//! inventory-service (PostgreSQL, Redis, Kafka), lists every route of the four.
 
 use std::collections::BTreeSet;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use ticketflow_common::auth::test_identity_key;
+use ticketflow_common::kafka::topics;
 use ticketflow_common::openapi::operations;
 use ticketflow_gateway::config::{Service, Upstreams};
 use ticketflow_testkit::{
-    kafka_bootstrap, unreachable_addr, Spawned, TestMongoDatabase, TestPgDatabase,
+    kafka_bootstrap, private_topics, setting, unreachable_addr, Spawned, TestMongoDatabase,
+    TestPgDatabase,
 };
 use ticketflow_user::config::TEST_JWT_SECRET;
 
-/// Gateway + user-service + event-service in-process (testkit's `Spawned`); stopped, and the
-/// databases dropped, when it is dropped (fields drop in order: services first).
+/// Gateway + user-, event- and inventory-service in-process (testkit's `Spawned`); stopped,
+/// and the databases dropped, when it is dropped (fields drop in order: services first).
 struct Stack {
     gateway: String,
     user: String,
     event: String,
+    inventory: String,
     http: Client,
-    _services: [Spawned; 3],
-    _pg: TestPgDatabase,
+    _services: [Spawned; 4],
+    _pg: [TestPgDatabase; 2],
     _mongo: TestMongoDatabase,
 }
 
@@ -36,15 +39,38 @@ async fn start() -> anyhow::Result<Stack> {
         Spawned::start(|listener, shutdown| ticketflow_user::run(user_config, listener, shutdown))
             .await?;
 
+    // The consumers (event, inventory) read private copies of their topics.
+    let prefix = private_topics(&[
+        topics::EVENT_CREATED,
+        topics::BOOKING_INITIATED,
+        topics::SEATS_CONFIRM,
+        topics::SEATS_RELEASE,
+        topics::SEATS_AVAILABILITY,
+    ])
+    .await?;
     let mongo = TestMongoDatabase::create().await?;
-    let event_config = ticketflow_event::Config::for_test(
+    let mut event_config = ticketflow_event::Config::for_test(
         mongo.url(),
         mongo.name(),
         &kafka_bootstrap()?,
         test_identity_key(),
     );
+    event_config.kafka_topic_prefix.clone_from(&prefix);
     let mut event = Spawned::start(|listener, shutdown| {
         ticketflow_event::run(event_config, listener, shutdown)
+    })
+    .await?;
+
+    let inventory_pg = TestPgDatabase::create().await?;
+    let inventory_config = ticketflow_inventory::Config::for_test(
+        inventory_pg.url(),
+        &setting("REDIS_URL")?,
+        &kafka_bootstrap()?,
+        &prefix,
+        test_identity_key(),
+    );
+    let mut inventory = Spawned::start(|listener, shutdown| {
+        ticketflow_inventory::run(inventory_config, listener, shutdown)
     })
     .await?;
 
@@ -52,7 +78,8 @@ async fn start() -> anyhow::Result<Stack> {
     let nowhere = format!("http://{}", unreachable_addr()?);
     let upstreams = Upstreams::all(&nowhere)?
         .with(Service::User, &user.base)?
-        .with(Service::Event, &event.base)?;
+        .with(Service::Event, &event.base)?
+        .with(Service::Inventory, &inventory.base)?;
     let mut gateway = Spawned::start(|listener, shutdown| {
         ticketflow_gateway::run(
             ticketflow_gateway::Config::for_test(TEST_JWT_SECRET, test_identity_key(), upstreams),
@@ -64,14 +91,16 @@ async fn start() -> anyhow::Result<Stack> {
 
     user.wait_ready("/health/ready").await?;
     event.wait_ready("/health/ready").await?;
+    inventory.wait_ready("/health/ready").await?;
     gateway.wait_ready("/health").await?;
     Ok(Stack {
         gateway: gateway.base.clone(),
         user: user.base.clone(),
         event: event.base.clone(),
+        inventory: inventory.base.clone(),
         http: gateway.client.clone(),
-        _services: [gateway, user, event],
-        _pg: pg,
+        _services: [gateway, user, event, inventory],
+        _pg: [pg, inventory_pg],
         _mongo: mongo,
     })
 }
@@ -88,12 +117,14 @@ impl Stack {
     }
 }
 
-/// Every route the gateway, user-service and event-service offer through the gateway.
-const THROUGH_THE_GATEWAY: [&str; 15] = [
+/// Every route the gateway and the services built so far offer through the gateway.
+const THROUGH_THE_GATEWAY: [&str; 17] = [
     "GET /api/docs/openapi.json",
     "GET /api/events",
     "GET /api/events/{id}",
     "GET /api/events/{id}/poster",
+    "GET /api/inventory/events/{eventId}/seats",
+    "GET /api/inventory/events/{eventId}/seats/stream",
     "GET /api/users/health",
     "GET /api/users/me",
     "GET /api/venues",
@@ -116,25 +147,38 @@ const INTERNAL: [&str; 4] = [
 ];
 
 #[tokio::test]
-async fn the_gateway_document_lists_every_route_of_user_event_and_gateway() -> anyhow::Result<()> {
+async fn the_gateway_document_lists_every_route_of_the_services_and_gateway() -> anyhow::Result<()>
+{
     let stack = start().await?;
     // Public: no token.
     let merged = stack
         .document(&format!("{}/api/docs/openapi.json", stack.gateway))
         .await?;
     assert_eq!(operations(&merged), THROUGH_THE_GATEWAY, "{merged}");
-    assert_eq!(merged["x-merged-services"], json!(["user", "event"]));
+    assert_eq!(
+        merged["x-merged-services"],
+        json!(["user", "event", "inventory"])
+    );
     assert_eq!(
         merged["x-unavailable-services"],
-        json!(["booking", "inventory", "payment", "notification"])
+        json!(["booking", "payment", "notification"])
     );
-    assert_eq!(merged["x-internal-routes"]["user"], json!(INTERNAL));
-    assert_eq!(merged["x-internal-routes"]["event"], json!(INTERNAL));
+    for service in ["user", "event", "inventory"] {
+        assert_eq!(
+            merged["x-internal-routes"][service],
+            json!(INTERNAL),
+            "{service}"
+        );
+    }
 
     // Nothing a service documents is lost: each of its routes is in `paths` (with the
     // service's own definition) or among its internal routes.
     let merged_ops: BTreeSet<String> = operations(&merged).into_iter().collect();
-    for (name, base) in [("user", &stack.user), ("event", &stack.event)] {
+    for (name, base) in [
+        ("user", &stack.user),
+        ("event", &stack.event),
+        ("inventory", &stack.inventory),
+    ] {
         let own = stack.document(&format!("{base}/openapi.json")).await?;
         for route in operations(&own) {
             let (method, path) = route.split_once(' ').unwrap_or_default();
@@ -159,6 +203,7 @@ async fn the_gateway_document_lists_every_route_of_user_event_and_gateway() -> a
         "AuthResponse",
         "EventView",
         "VenueView",
+        "SeatMapView",
     ] {
         assert!(schemas[name].is_object(), "{name} missing");
     }
