@@ -1,5 +1,6 @@
-//! `available_seats` follows `ticketflow.seats.availability`, on topics of the test's own
-//! (`private_topics`), so no other test's (or run's) reports reach this service.
+//! `available_seats` follows `ticketflow.seats.availability`. Like every test here, these run
+//! on topics of the test's own (`private_prefix`), so no other test's (or run's) reports reach
+//! this service; they make the prefix first, to watch its `.DLT` before the service starts.
 //!
 //! Reports for one event share its key, hence its partition, and the consumer handles a
 //! partition in order: once something sent after a report has visibly been handled (here, a
@@ -12,10 +13,10 @@ use mongodb::bson::doc;
 use serde_json::{json, Value};
 use ticketflow_common::kafka::messages::SeatsAvailability;
 use ticketflow_common::kafka::{topics, Envelope, Producer};
-use ticketflow_testkit::{eventually, kafka_bootstrap, private_topics, TopicWatcher};
+use ticketflow_testkit::{eventually, kafka_bootstrap, TopicWatcher};
 use uuid::Uuid;
 
-use crate::support::{str_of, Service};
+use crate::support::{private_prefix, str_of, Service};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -48,7 +49,7 @@ async fn wait_available(svc: &Service, id: &str, want: i64) -> anyhow::Result<()
 
 #[tokio::test]
 async fn available_seats_follows_the_newest_availability_report() -> anyhow::Result<()> {
-    let prefix = private_topics(&[topics::SEATS_AVAILABILITY, topics::EVENT_CREATED]).await?;
+    let prefix = private_prefix().await?;
     let dlt = format!(
         "{prefix}{}",
         topics::dead_letter(topics::SEATS_AVAILABILITY)
@@ -125,7 +126,7 @@ async fn available_seats_follows_the_newest_availability_report() -> anyhow::Res
 
 #[tokio::test]
 async fn a_topic_prefix_applies_to_event_created_too() -> anyhow::Result<()> {
-    let prefix = private_topics(&[topics::SEATS_AVAILABILITY, topics::EVENT_CREATED]).await?;
+    let prefix = private_prefix().await?;
     let prefixed = format!("{prefix}{}", topics::EVENT_CREATED);
     let watcher = TopicWatcher::new(&[&prefixed, topics::EVENT_CREATED])?;
     let svc = Service::start_prefixed(&prefix).await?;

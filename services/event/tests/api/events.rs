@@ -253,7 +253,7 @@ async fn create_validation_names_each_field() -> anyhow::Result<()> {
 #[tokio::test]
 async fn unknown_venue_is_404_and_announces_nothing() -> anyhow::Result<()> {
     let svc = Service::start().await?;
-    let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
+    let watcher = TopicWatcher::new(&[&format!("{}{}", svc.prefix, topics::EVENT_CREATED)])?;
     let mut body = valid_event(&uuid::Uuid::new_v4().to_string());
     let name = str_of(&body, "name").to_owned();
     merge(&mut body, json!({}));

@@ -4,7 +4,7 @@ use ticketflow_common::auth::test_identity_key;
 use ticketflow_event::Config;
 use ticketflow_testkit::{kafka_bootstrap, unreachable_addr};
 
-use crate::support::{Service, ANON};
+use crate::support::{private_prefix, Service, ANON};
 
 #[tokio::test]
 async fn health_ready_and_envelope_fallbacks() -> anyhow::Result<()> {
@@ -38,12 +38,14 @@ async fn health_ready_and_envelope_fallbacks() -> anyhow::Result<()> {
 async fn store_down_means_503_while_health_stays_up() -> anyhow::Result<()> {
     // Nothing listens on this port: MongoDB "is still starting".
     let url = format!("mongodb://{}", unreachable_addr()?);
-    let config = Config::for_test(
+    let mut config = Config::for_test(
         &url,
         "tftest_unreachable",
         &kafka_bootstrap()?,
         test_identity_key(),
     );
+    // Kafka is reachable: should MongoDB answer after all, it consumes only its own topics.
+    config.kafka_topic_prefix = private_prefix().await?;
     let svc = Service::spawn(config).await?;
     let live = svc.get("/health").await?;
     assert_eq!(live.expect(200)?["service"], "event-service");

@@ -9,7 +9,7 @@ use ticketflow_event::service;
 use ticketflow_event::store::{self, is_duplicate, EventDoc, Store};
 use ticketflow_testkit::{eventually, kafka_bootstrap, TestMongoDatabase, TopicWatcher};
 
-use crate::support::{identity_headers, str_of, valid_event, Service, ADMIN};
+use crate::support::{identity_headers, private_prefix, str_of, valid_event, Service, ADMIN};
 
 /// The raw stored document (to see the outbox fields the API hides).
 async fn raw_doc(store: &Store, id: &str) -> anyhow::Result<Option<mongodb::bson::Document>> {
@@ -34,7 +34,7 @@ async fn wait_outbox_cleared(store: &Store, id: &str) -> anyhow::Result<()> {
 async fn event_created_is_published_with_key_fields_and_headers() -> anyhow::Result<()> {
     let svc = Service::start().await?;
     let venue = svc.create_venue("Blue Hall").await?;
-    let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
+    let watcher = TopicWatcher::new(&[&format!("{}{}", svc.prefix, topics::EVENT_CREATED)])?;
     let mut body = valid_event(str_of(&venue, "id"));
     body["price"] = json!(1499.99);
     body["total_seats"] = json!(321);
@@ -98,7 +98,7 @@ fn new_doc(venue_id: &str, pending_minutes_ago: i64) -> anyhow::Result<EventDoc>
 async fn relay_republishes_a_message_left_pending() -> anyhow::Result<()> {
     let svc = Service::start().await?;
     let venue = svc.create_venue("Blue Hall").await?;
-    let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
+    let watcher = TopicWatcher::new(&[&format!("{}{}", svc.prefix, topics::EVENT_CREATED)])?;
     // As if the process died right after the insert: the message is still in the document.
     let doc = new_doc(str_of(&venue, "id"), 5)?;
     let message_id = doc.outbox[0].id.clone();
@@ -127,8 +127,9 @@ async fn relay_republishes_a_message_left_pending() -> anyhow::Result<()> {
 async fn a_failed_insert_publishes_nothing() -> anyhow::Result<()> {
     let db = TestMongoDatabase::create().await?;
     let store = Store::connect(db.url(), db.name()).await?;
-    let producer = Producer::new(&kafka_bootstrap()?)?;
-    let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
+    let prefix = private_prefix().await?;
+    let producer = Producer::new(&kafka_bootstrap()?)?.with_topic_prefix(&prefix);
+    let watcher = TopicWatcher::new(&[&format!("{prefix}{}", topics::EVENT_CREATED)])?;
     let venue_id = uuid::Uuid::new_v4().to_string();
 
     let first = new_doc(&venue_id, 5)?;

@@ -7,7 +7,7 @@ use ticketflow_event::seed::{seed, Catalogue, SeedReport};
 use ticketflow_event::store::Store;
 use ticketflow_testkit::{kafka_bootstrap, TestMongoDatabase, TopicWatcher};
 
-use crate::support::{str_of, Service};
+use crate::support::{private_prefix, str_of, Service};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -39,14 +39,16 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
             "{wanted} missing: {names:?}"
         );
     }
-    let producer = Producer::new(&kafka_bootstrap()?)?;
+    // `event-service seed` and the service started below share a prefix of the test's own.
+    let prefix = private_prefix().await?;
+    let producer = Producer::new(&kafka_bootstrap()?)?.with_topic_prefix(&prefix);
     // The file on disk is the catalogue built into the binary.
     let text = std::fs::read_to_string(repo_root().join("infra/seed/catalogue.json"))?;
     let catalogue = Catalogue::parse(&text)?;
     let event_ids: HashSet<String> = catalogue.events.iter().map(|e| e.id.to_string()).collect();
     let venue_ids: HashSet<String> = catalogue.venues.iter().map(|v| v.id.to_string()).collect();
     let today = chrono::Utc::now().date_naive();
-    let watcher = TopicWatcher::new(&[topics::EVENT_CREATED])?;
+    let watcher = TopicWatcher::new(&[&format!("{prefix}{}", topics::EVENT_CREATED)])?;
 
     let first = seed(&store, &producer, &catalogue, today).await?;
     assert_eq!(
@@ -100,7 +102,7 @@ async fn seeding_twice_creates_once_and_keeps_ids() -> anyhow::Result<()> {
     assert_eq!(store.pending_count().await?, 0);
 
     // What the API shows: the fixed ids, once each, upcoming, with our posters.
-    let svc = Service::start_on(&db).await?;
+    let svc = Service::start_on(&db, &prefix).await?;
     let list = svc.get("/api/events?limit=100").await?;
     let list = list.expect(200)?.clone();
     assert_eq!(list["total"], event_ids.len());

@@ -7,9 +7,19 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use ticketflow_common::auth::{test_identity_key, Role};
+use ticketflow_common::kafka::topics;
 use ticketflow_event::store::Store;
 use ticketflow_event::{run, Config};
-use ticketflow_testkit::{kafka_bootstrap, Spawned, TestMongoDatabase};
+use ticketflow_testkit::{kafka_bootstrap, private_topics, Spawned, TestMongoDatabase};
+
+/// A `KAFKA_TOPIC_PREFIX` of the test's own (testkit's `private_topics`) with every topic
+/// event-service produces to or consumes, and their `.DLT`s, created under it. Without one, a
+/// test instance would join the real `event-service` group on the shared topics: it would take
+/// partitions from (and acknowledge reports meant for) a locally running event-service, read
+/// other processes' reports, and announce its events to their consumers.
+pub async fn private_prefix() -> anyhow::Result<String> {
+    private_topics(&[topics::EVENT_CREATED, topics::SEATS_AVAILABILITY]).await
+}
 
 /// The headers the gateway would forward for `who` on the request `request_id`.
 pub fn identity_headers(who: Identity, request_id: &str) -> anyhow::Result<HeaderMap> {
@@ -40,6 +50,9 @@ pub struct Service {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Store,
+    /// Its `KAFKA_TOPIC_PREFIX` (never empty): it publishes to `{prefix}ticketflow.…` and
+    /// consumes `{prefix}ticketflow.seats.availability` as group `{prefix}event-service`.
+    pub prefix: String,
     service: Spawned,
     /// The database `start` made for it; `start_on` runs on one the test owns.
     db: Option<TestMongoDatabase>,
@@ -104,26 +117,24 @@ impl Reply {
 }
 
 impl Service {
-    /// On a new database of its own, dropped by `stop` (or when the test ends).
+    /// On a new database of its own, dropped by `stop` (or when the test ends), under a
+    /// [`private_prefix`] of its own (`prefix`).
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_prefixed("").await
+        Self::start_prefixed(&private_prefix().await?).await
     }
 
-    /// Like [`start`](Self::start), with `KAFKA_TOPIC_PREFIX` = `prefix` (from testkit's
-    /// `private_topics`, which must have created every topic the service produces to).
+    /// Like [`start`](Self::start), with `KAFKA_TOPIC_PREFIX` = `prefix` (from
+    /// [`private_prefix`], made by the test first, e.g. to watch a topic before the start).
     pub async fn start_prefixed(prefix: &str) -> anyhow::Result<Self> {
         let db = TestMongoDatabase::create().await?;
-        let mut service = Self::start_on_prefixed(&db, prefix).await?;
+        let mut service = Self::start_on(&db, prefix).await?;
         service.db = Some(db);
         Ok(service)
     }
 
-    /// On the test's database `db` (e.g. one it seeded first), ready to serve.
-    pub async fn start_on(db: &TestMongoDatabase) -> anyhow::Result<Self> {
-        Self::start_on_prefixed(db, "").await
-    }
-
-    async fn start_on_prefixed(db: &TestMongoDatabase, prefix: &str) -> anyhow::Result<Self> {
+    /// On the test's database `db` (e.g. one it seeded first), ready to serve, under the
+    /// test's `prefix` (from [`private_prefix`]; the one it seeded with, if it produced).
+    pub async fn start_on(db: &TestMongoDatabase, prefix: &str) -> anyhow::Result<Self> {
         let mut config = Config::for_test(
             db.url(),
             db.name(),
@@ -137,14 +148,21 @@ impl Service {
         Ok(service)
     }
 
-    /// Starts with `config` without waiting for MongoDB.
+    /// Starts with `config` without waiting for MongoDB. `config.kafka_topic_prefix` must be
+    /// one of the test's own (from [`private_prefix`]): an unprefixed test instance would
+    /// consume the shared topics as the real `event-service` group.
     pub async fn spawn(config: Config) -> anyhow::Result<Self> {
+        if config.kafka_topic_prefix.is_empty() {
+            bail!("a test's event-service runs under a private_prefix(), never the shared topics");
+        }
+        let prefix = config.kafka_topic_prefix.clone();
         let store = Store::connect(config.mongodb_url.expose(), &config.mongodb_db).await?;
         let service = Spawned::start(|listener, shutdown| run(config, listener, shutdown)).await?;
         Ok(Self {
             base: service.base.clone(),
             client: service.client.clone(),
             store,
+            prefix,
             service,
             db: None,
         })
