@@ -47,6 +47,20 @@ impl Health {
         self
     }
 
+    /// `postgres` (the server answers) and `schema` (migrations applied).
+    #[cfg(feature = "postgres")]
+    pub fn database(self, database: &crate::pg::Database) -> Self {
+        let schema = database.clone();
+        self.postgres(database.pool().clone())
+            .check("schema", move || {
+                let ready = schema.schema_ready();
+                async move {
+                    anyhow::ensure!(ready, "migrations not applied yet");
+                    Ok(())
+                }
+            })
+    }
+
     #[cfg(feature = "postgres")]
     pub fn postgres(self, pool: sqlx::PgPool) -> Self {
         self.check("postgres", move || {

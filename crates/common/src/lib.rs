@@ -13,6 +13,8 @@ pub mod kafka;
 pub mod openapi;
 #[cfg(feature = "outbox")]
 pub mod outbox;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod retry;
 pub mod server;
 pub mod telemetry;

@@ -38,12 +38,14 @@ const SCHEMA: [&str; 4] = [
     )",
 ];
 
-/// Connection options for `url` with PostgreSQL's NOTICE chatter ("relation already exists,
-/// skipping" on every start) kept out of the logs.
-pub fn connect_options(url: &str) -> anyhow::Result<sqlx::postgres::PgConnectOptions> {
-    let options: sqlx::postgres::PgConnectOptions =
-        url.parse().context("not a usable PostgreSQL URL")?;
-    Ok(options.options([("client_min_messages", "warning")]))
+/// Applies a service's own `migrations` and then the outbox tables. Safe to run concurrently
+/// and repeatedly (sqlx takes an advisory lock around its migrations, the outbox its own).
+pub async fn migrate_with(
+    pool: &PgPool,
+    migrations: &sqlx::migrate::Migrator,
+) -> anyhow::Result<()> {
+    migrations.run(pool).await.context("applying migrations")?;
+    migrate(pool).await.context("creating outbox tables")
 }
 
 /// Creates the outbox and processed-message tables if missing. Safe to call concurrently.

@@ -10,17 +10,9 @@ use crate::SERVICE;
 /// Every route of inventory-service (its README), plus `/health`, `/health/ready`, `/metrics`
 /// and `/openapi.json`.
 pub fn router(state: AppState) -> axum::Router {
-    let schema = state.clone();
     let redis = state.clone();
     let health = Health::new(SERVICE)
-        .postgres(state.pool().clone())
-        .check("schema", move || {
-            let ready = schema.schema_ready();
-            async move {
-                anyhow::ensure!(ready, "migrations not applied yet");
-                Ok(())
-            }
-        })
+        .database(&state.database)
         .check("redis", move || {
             let redis = redis.clone();
             async move {

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sqlx::postgres::PgPoolOptions;
 use ticketflow_common::kafka::Producer;
 use ticketflow_common::outbox::Relay;
+use ticketflow_common::pg::{self, Database};
 use ticketflow_common::{retry, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -31,8 +31,6 @@ pub use state::AppState;
 /// The name this service reports in health, logs and traces.
 pub const SERVICE: &str = "inventory-service";
 
-/// How long a request waits for a database connection before answering 503.
-const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a Redis command may take before the lock goes on without the gate.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long shutdown waits for the background work to finish what it is doing.
@@ -46,17 +44,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
-        .acquire_timeout(DB_ACQUIRE_TIMEOUT)
-        .connect_lazy_with(
-            store::connect_options(config.database_url.expose()).context("INVENTORY_DB_URL")?,
-        );
+    let pool = pg::lazy_pool(config.database_url.expose(), config.db_max_connections)
+        .context("INVENTORY_DB_URL")?;
     let redis = redis::Client::open(config.redis_url.expose()).context("REDIS_URL")?;
     let producer =
         Producer::new(&config.kafka_bootstrap)?.with_topic_prefix(&config.kafka_topic_prefix);
     let background = shutdown.child_token();
-    let state = AppState::new(pool.clone(), &config, background.clone());
+    let state = AppState::new(Database::new(pool.clone()), &config, background.clone());
 
     let tasks = TaskTracker::new();
     tasks.spawn(connect_gate(redis, state.clone(), background.clone()));
@@ -94,13 +88,13 @@ async fn connect_gate(redis: redis::Client, state: AppState, shutdown: Cancellat
 /// Applies the schema (retrying until it works or shutdown), then runs the consumer, the
 /// outbox relay, the sweeper and the change listener until shutdown.
 async fn start(config: Config, state: AppState, producer: Producer, shutdown: CancellationToken) {
-    let pool = state.pool().clone();
+    let pool = state.database.pool().clone();
     let migrated =
         retry::until_ok("applying the schema", &shutdown, || store::migrate(&pool)).await;
     if migrated.is_none() {
         return;
     }
-    state.mark_schema_ready();
+    state.database.mark_schema_ready();
     tracing::info!("schema ready, starting consumer, relay, sweeper and change listener");
     let consumer = {
         let (state, producer, shutdown) = (state.clone(), producer.clone(), shutdown.clone());

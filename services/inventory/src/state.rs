@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use sqlx::PgPool;
 use ticketflow_common::auth::IdentityKey;
+use ticketflow_common::pg::Database;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -19,9 +19,8 @@ use crate::live::Live;
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pool: PgPool,
-    /// Set once migrations ran; until then store-backed work answers `503` / is retried.
-    schema_ready: AtomicBool,
+    /// Store-backed work answers `503` / is retried until the schema is in place.
+    pub database: Database,
     /// Set once Redis answered.
     gate: OnceLock<Gate>,
     pub live: Arc<Live>,
@@ -43,10 +42,9 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: &Config, shutdown: CancellationToken) -> Self {
+    pub fn new(database: Database, config: &Config, shutdown: CancellationToken) -> Self {
         Self(Arc::new(Inner {
-            pool,
-            schema_ready: AtomicBool::new(false),
+            database,
             gate: OnceLock::new(),
             live: Arc::new(Live::default()),
             streams: StreamSlots::new(config.streams_per_client),
@@ -60,24 +58,9 @@ impl AppState {
 
     /// The pool, once the schema is in place.
     pub fn db(&self) -> Result<&PgPool, InventoryError> {
-        if self.schema_ready() {
-            Ok(&self.0.pool)
-        } else {
-            Err(InventoryError::Starting("inventory database"))
-        }
-    }
-
-    /// The pool whether or not the schema is ready (readiness checks, migrations).
-    pub fn pool(&self) -> &PgPool {
-        &self.0.pool
-    }
-
-    pub fn schema_ready(&self) -> bool {
-        self.0.schema_ready.load(Ordering::Acquire)
-    }
-
-    pub fn mark_schema_ready(&self) {
-        self.0.schema_ready.store(true, Ordering::Release);
+        self.database
+            .ready()
+            .ok_or(InventoryError::Starting("inventory database"))
     }
 
     /// The Redis gate, once Redis has answered.

@@ -15,16 +15,7 @@ use crate::SERVICE;
 /// Every route of user-service (its README), plus `/health`, `/health/ready`, `/metrics` and `/openapi.json`
 /// (every one documented: see [`ticketflow_common::openapi`]).
 pub fn router(state: AppState) -> Router {
-    let ready = state.clone();
-    let health = Health::new(SERVICE)
-        .postgres(state.pool().clone())
-        .check("schema", move || {
-            let ready = ready.schema_ready();
-            async move {
-                anyhow::ensure!(ready, "migrations not applied yet");
-                Ok(())
-            }
-        });
+    let health = Health::new(SERVICE).database(&state.database);
     let identity_key = state.identity_key.clone();
     let api = openapi::router(SERVICE, DESCRIPTION)
         .merge(routes::users::router())

@@ -15,10 +15,10 @@ pub mod store;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use ticketflow_common::kafka::Producer;
 use ticketflow_common::outbox::Relay;
+use ticketflow_common::pg::{self, Database};
 use ticketflow_common::{retry, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -30,8 +30,6 @@ pub use state::AppState;
 /// The name this service reports in health, logs and traces.
 pub const SERVICE: &str = "user-service";
 
-/// How long a request waits for a database connection before answering 503.
-const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long shutdown waits for the outbox relay to finish its batch.
 const BACKGROUND_DRAIN: Duration = Duration::from_secs(5);
 
@@ -43,14 +41,10 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
-        .acquire_timeout(DB_ACQUIRE_TIMEOUT)
-        .connect_lazy_with(
-            store::connect_options(config.database_url.expose()).context("USER_DB_URL")?,
-        );
+    let pool = pg::lazy_pool(config.database_url.expose(), config.db_max_connections)
+        .context("USER_DB_URL")?;
     let producer = Producer::new(&config.kafka_bootstrap)?;
-    let state = AppState::new(pool.clone(), &config);
+    let state = AppState::new(Database::new(pool.clone()), &config);
 
     let background = shutdown.child_token();
     let mut prepare = tokio::spawn(prepare(
@@ -82,7 +76,7 @@ async fn prepare(pool: PgPool, producer: Producer, state: AppState, shutdown: Ca
     if migrated.is_none() {
         return;
     }
-    state.mark_schema_ready();
+    state.database.mark_schema_ready();
     if let Err(err) = state.passwords.warm_up().await {
         tracing::warn!(
             error = format!("{err:#}"),

@@ -1,11 +1,11 @@
 //! user-service's state: one `Arc<Inner>` shared by every request.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use sqlx::PgPool;
 use ticketflow_common::auth::IdentityKey;
 use ticketflow_common::config::Secret;
+use ticketflow_common::pg::Database;
 use ticketflow_common::{ApiError, ApiResult};
 
 use crate::config::Config;
@@ -15,9 +15,8 @@ use crate::password::Passwords;
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pool: PgPool,
-    /// Set once migrations ran; until then store-backed routes answer `503`.
-    schema_ready: AtomicBool,
+    /// Store-backed routes answer `503` until the schema is in place.
+    pub database: Database,
     pub passwords: Passwords,
     pub jwt_secret: Secret,
     pub jwt_expiration_ms: i64,
@@ -33,10 +32,9 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: &Config) -> Self {
+    pub fn new(database: Database, config: &Config) -> Self {
         Self(Arc::new(Inner {
-            pool,
-            schema_ready: AtomicBool::new(false),
+            database,
             passwords: Passwords::new(config.password_cost),
             jwt_secret: config.jwt_secret.clone(),
             jwt_expiration_ms: config.jwt_expiration_ms,
@@ -46,25 +44,8 @@ impl AppState {
 
     /// The pool, once the schema is in place; `503 SERVICE_UNAVAILABLE` before that.
     pub fn db(&self) -> ApiResult<&PgPool> {
-        if self.schema_ready() {
-            Ok(&self.0.pool)
-        } else {
-            Err(ApiError::unavailable(
-                "The user database is not ready yet, try again shortly",
-            ))
-        }
-    }
-
-    /// The pool whether or not the schema is ready (readiness checks).
-    pub fn pool(&self) -> &PgPool {
-        &self.0.pool
-    }
-
-    pub fn schema_ready(&self) -> bool {
-        self.0.schema_ready.load(Ordering::Acquire)
-    }
-
-    pub fn mark_schema_ready(&self) {
-        self.0.schema_ready.store(true, Ordering::Release);
+        self.database.ready().ok_or_else(|| {
+            ApiError::unavailable("The user database is not ready yet, try again shortly")
+        })
     }
 }

@@ -2,19 +2,15 @@
 
 pub mod users;
 
-use anyhow::Context;
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 
-pub use ticketflow_common::outbox::connect_options;
+pub use ticketflow_common::pg::connect_options;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Applies `migrations/` and the shared outbox tables. Safe to run concurrently and repeatedly
 /// (sqlx takes an advisory lock around its migrations, the outbox its own).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("applying migrations")?;
-    ticketflow_common::outbox::migrate(pool)
-        .await
-        .context("creating outbox tables")
+    ticketflow_common::outbox::migrate_with(pool, &MIGRATOR).await
 }
