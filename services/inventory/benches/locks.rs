@@ -37,6 +37,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use ticketflow_common::auth::test_identity_key;
 use ticketflow_common::kafka::messages::{BookingInitiated, EventCreated, SeatsConfirm};
+use ticketflow_common::pg::Database;
 use ticketflow_inventory::gate::{self, Gate};
 use ticketflow_inventory::inventory::{self, LockAnswer};
 use ticketflow_inventory::{store, AppState, Config};
@@ -105,12 +106,12 @@ async fn run(
         .await
         .context("connecting to Redis")?;
 
-    let state = AppState::new(pool.clone(), &config, CancellationToken::new());
-    state.mark_schema_ready();
+    let state = AppState::new(Database::new(pool.clone()), &config, CancellationToken::new());
+    state.database.mark_schema_ready();
     state.set_gate(Gate::new(redis.clone()));
     // The same service without Redis: PostgreSQL alone decides (the gate-down path).
-    let pg_only = AppState::new(pool.clone(), &config, CancellationToken::new());
-    pg_only.mark_schema_ready();
+    let pg_only = AppState::new(Database::new(pool.clone()), &config, CancellationToken::new());
+    pg_only.database.mark_schema_ready();
 
     print_facts(settings, &config, &pool, &redis).await?;
 
@@ -290,7 +291,7 @@ async fn steady(
         "SELECT status, count(*) FROM seat_holds WHERE event_id = ANY($1) GROUP BY status",
     )
     .bind(&event_ids)
-    .fetch_all(state.pool())
+    .fetch_all(state.database.pool())
     .await?;
     let count = |status: &str| {
         by_status
@@ -519,7 +520,7 @@ async fn check_round(
     let holds: Vec<(Uuid, Uuid, String)> =
         sqlx::query_as("SELECT seat_id, booking_id, status FROM seat_holds WHERE event_id = $1")
             .bind(event_id)
-            .fetch_all(state.pool())
+            .fetch_all(state.database.pool())
             .await?;
     for (seat, booking, status) in &holds {
         if winner_of.get(seat) != Some(booking) || status != "RESERVED" {
@@ -547,7 +548,7 @@ async fn check_hold_table(state: &AppState) -> anyhow::Result<Vec<String>> {
     println!("hold table checks (whole benchmark database):");
     let doubled: Vec<(Uuid, i64)> =
         sqlx::query_as("SELECT seat_id, count(*) FROM seat_holds GROUP BY 1 HAVING count(*) > 1")
-            .fetch_all(state.pool())
+            .fetch_all(state.database.pool())
             .await?;
     println!(
         "  seats with more than one hold (GROUP BY seat_id HAVING count(*) > 1): {} rows",
@@ -560,7 +561,7 @@ async fn check_hold_table(state: &AppState) -> anyhow::Result<Vec<String>> {
         "SELECT count(*) FROM seat_holds h JOIN seats s ON s.id = h.seat_id
          WHERE s.event_id <> h.event_id",
     )
-    .fetch_one(state.pool())
+    .fetch_one(state.database.pool())
     .await?;
     println!("  holds whose event is not their seat's event: {foreign}");
     if foreign != 0 {
@@ -570,7 +571,7 @@ async fn check_hold_table(state: &AppState) -> anyhow::Result<Vec<String>> {
     }
     let (holds, outbox): (i64, i64) =
         sqlx::query_as("SELECT (SELECT count(*) FROM seat_holds), (SELECT count(*) FROM outbox)")
-            .fetch_one(state.pool())
+            .fetch_one(state.database.pool())
             .await?;
     println!("  holds: {holds}, outbox rows left unpublished (no relay runs): {outbox}");
     Ok(violations)
