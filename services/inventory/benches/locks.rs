@@ -106,11 +106,19 @@ async fn run(
         .await
         .context("connecting to Redis")?;
 
-    let state = AppState::new(Database::new(pool.clone()), &config, CancellationToken::new());
+    let state = AppState::new(
+        Database::new(pool.clone()),
+        &config,
+        CancellationToken::new(),
+    );
     state.database.mark_schema_ready();
     state.set_gate(Gate::new(redis.clone()));
     // The same service without Redis: PostgreSQL alone decides (the gate-down path).
-    let pg_only = AppState::new(Database::new(pool.clone()), &config, CancellationToken::new());
+    let pg_only = AppState::new(
+        Database::new(pool.clone()),
+        &config,
+        CancellationToken::new(),
+    );
     pg_only.database.mark_schema_ready();
 
     print_facts(settings, &config, &pool, &redis).await?;
