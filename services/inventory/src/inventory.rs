@@ -1,9 +1,10 @@
 //! The operations of inventory-service, called by the message handlers, the sweeper and the
-//! routes. Every change of seat state commits together with its availability message (the
-//! outbox), its answer to the booking (the outbox) and its live notification (`NOTIFY`).
+//! routes. Every change of seat state commits together with its new version, its availability
+//! message and its answer to the booking (both through the outbox).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use ticketflow_common::kafka::messages::{
@@ -14,9 +15,8 @@ use ticketflow_common::outbox;
 use uuid::Uuid;
 
 use crate::domain::layout::{self, MAX_SEATS};
-use crate::domain::seat::SeatStatus;
+use crate::domain::seat::{count_delta, SeatChange, SeatStatus};
 use crate::error::InventoryError;
-use crate::live;
 use crate::state::AppState;
 use crate::store::seats::SeatMap;
 use crate::store::{holds, seats};
@@ -60,6 +60,30 @@ pub async fn create_seats(state: &AppState, event: &EventCreated) -> Result<bool
 
 pub async fn seat_map(state: &AppState, event_id: Uuid) -> Result<Option<SeatMap>, InventoryError> {
     Ok(seats::seat_map(state.db()?, event_id).await?)
+}
+
+/// The seat map rendered by `render`, from the cache when the event's version has not moved
+/// since it was rendered (the hottest read of a sale costs one key lookup then).
+pub async fn seat_map_body<E>(
+    state: &AppState,
+    event_id: Uuid,
+    render: impl FnOnce(Option<&SeatMap>) -> Result<Bytes, E>,
+) -> Result<Bytes, InventoryError>
+where
+    E: Into<anyhow::Error>,
+{
+    let pool = state.db()?;
+    if let Some(version) = seats::version(pool, event_id).await? {
+        if let Some(body) = state.live.cached(event_id, version) {
+            return Ok(body);
+        }
+    }
+    let map = seats::seat_map(pool, event_id).await?;
+    let body = render(map.as_ref()).map_err(Into::into)?;
+    if let Some(map) = &map {
+        state.live.store(event_id, map.version, body.clone());
+    }
+    Ok(body)
 }
 
 /// `booking.initiated`: all requested seats for the booking, or none. Redis turns most
@@ -150,7 +174,10 @@ pub async fn lock_in_postgres(
 
     // Everything up to the decision can be undone without losing the ledger entry.
     let mut attempt = sqlx::Acquire::begin(&mut *tx).await?;
-    holds::free_lapsed(&mut attempt, wanted).await?;
+    let lapsed: HashSet<Uuid> = holds::free_lapsed(&mut attempt, wanted)
+        .await?
+        .into_iter()
+        .collect();
     let (locked, mut expires_at) =
         holds::lock(&mut attempt, event_id, booking_id, wanted, ttl).await?;
     let locked_set: HashSet<Uuid> = locked.iter().copied().collect();
@@ -182,8 +209,18 @@ pub async fn lock_in_postgres(
     }
     attempt.commit().await?;
     if !locked.is_empty() {
-        let changes: Vec<(Uuid, SeatStatus)> =
-            locked.iter().map(|id| (*id, SeatStatus::Locked)).collect();
+        let changes: Vec<SeatChange> = locked
+            .iter()
+            .map(|id| {
+                // A lapsed lock of someone else's, freed just now, was still counted locked.
+                let from = if lapsed.contains(id) {
+                    SeatStatus::Locked
+                } else {
+                    SeatStatus::Available
+                };
+                SeatChange::new(*id, from, SeatStatus::Locked)
+            })
+            .collect();
         record_change(&mut tx, event_id, &changes).await?;
     }
     outbox::enqueue(
@@ -238,9 +275,9 @@ pub async fn confirm(
     }
     let reserved = holds::reserve(&mut tx, booking_id, &wanted).await?;
     if !reserved.is_empty() {
-        let changes: Vec<(Uuid, SeatStatus)> = reserved
+        let changes: Vec<SeatChange> = reserved
             .iter()
-            .map(|id| (*id, SeatStatus::Reserved))
+            .map(|id| SeatChange::new(*id, SeatStatus::Locked, SeatStatus::Reserved))
             .collect();
         record_change(&mut tx, event_id, &changes).await?;
     }
@@ -264,16 +301,21 @@ pub async fn release(
         return Ok(0);
     }
     let released = holds::release(&mut tx, booking_id, &wanted).await?;
+    let mut changes: BTreeMap<Uuid, Vec<SeatChange>> = BTreeMap::new();
     let mut by_event: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-    for (seat_id, event_id) in &released {
-        by_event.entry(*event_id).or_default().push(*seat_id);
+    for hold in &released {
+        let from = SeatStatus::parse(&hold.status).unwrap_or(SeatStatus::Locked);
+        changes
+            .entry(hold.event_id)
+            .or_default()
+            .push(SeatChange::new(hold.seat_id, from, SeatStatus::Available));
+        by_event
+            .entry(hold.event_id)
+            .or_default()
+            .push(hold.seat_id);
     }
-    for (event_id, seat_ids) in &by_event {
-        let changes: Vec<(Uuid, SeatStatus)> = seat_ids
-            .iter()
-            .map(|id| (*id, SeatStatus::Available))
-            .collect();
-        record_change(&mut tx, *event_id, &changes).await?;
+    for (event_id, changes) in &changes {
+        record_change(&mut tx, *event_id, changes).await?;
     }
     tx.commit().await?;
     by_event
@@ -292,13 +334,17 @@ pub async fn sweep(state: &AppState) -> Result<usize, InventoryError> {
         tx.commit().await?;
         return Ok(0);
     }
-    let mut by_event: BTreeMap<Uuid, Vec<(Uuid, SeatStatus)>> = BTreeMap::new();
+    let mut by_event: BTreeMap<Uuid, Vec<SeatChange>> = BTreeMap::new();
     let mut by_booking: HashMap<Uuid, BTreeMap<Uuid, Vec<Uuid>>> = HashMap::new();
     for hold in &lapsed {
         by_event
             .entry(hold.event_id)
             .or_default()
-            .push((hold.seat_id, SeatStatus::Available));
+            .push(SeatChange::new(
+                hold.seat_id,
+                SeatStatus::Locked,
+                SeatStatus::Available,
+            ));
         by_booking
             .entry(hold.booking_id)
             .or_default()
@@ -318,14 +364,14 @@ pub async fn sweep(state: &AppState) -> Result<usize, InventoryError> {
     Ok(lapsed.len())
 }
 
-/// Moves the event's version on and, with this transaction, publishes its availability and
-/// announces the changed seats to live streams.
+/// Moves the event's version on (which is how live streams and the seat map cache learn of
+/// the change) and, with this transaction, publishes its availability.
 async fn record_change(
     conn: &mut PgConnection,
     event_id: Uuid,
-    changes: &[(Uuid, SeatStatus)],
+    changes: &[SeatChange],
 ) -> Result<i64, InventoryError> {
-    let (version, counts) = holds::next_version(conn, event_id).await?;
+    let (version, counts) = holds::next_version(conn, event_id, count_delta(changes)).await?;
     outbox::enqueue(
         conn,
         SeatsAvailability {
@@ -338,7 +384,6 @@ async fn record_change(
         },
     )
     .await?;
-    live::notify(conn, event_id, version, changes).await?;
     Ok(version)
 }
 

@@ -38,7 +38,7 @@ const BACKGROUND_DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves on `listener` until `shutdown` fires. HTTP (and `/health`) is up at once; the schema
 /// is applied and Redis connected in the background with retries; once the schema is in
-/// place the consumer, the outbox relay, the sweeper and the change listener start.
+/// place the consumer, the outbox relay, the sweeper and the live change follower start.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -86,7 +86,7 @@ async fn connect_gate(redis: redis::Client, state: AppState, shutdown: Cancellat
 }
 
 /// Applies the schema (retrying until it works or shutdown), then runs the consumer, the
-/// outbox relay, the sweeper and the change listener until shutdown.
+/// outbox relay, the sweeper and the live change follower until shutdown.
 async fn start(config: Config, state: AppState, producer: Producer, shutdown: CancellationToken) {
     let pool = state.database.pool().clone();
     let migrated =
@@ -95,7 +95,7 @@ async fn start(config: Config, state: AppState, producer: Producer, shutdown: Ca
         return;
     }
     state.database.mark_schema_ready();
-    tracing::info!("schema ready, starting consumer, relay, sweeper and change listener");
+    tracing::info!("schema ready, starting consumer, relay, sweeper and live change follower");
     let consumer = {
         let (state, producer, shutdown) = (state.clone(), producer.clone(), shutdown.clone());
         async move {
@@ -108,7 +108,7 @@ async fn start(config: Config, state: AppState, producer: Producer, shutdown: Ca
         consumer,
         Relay::new(pool.clone(), producer).run(shutdown.clone()),
         sweep(state.clone(), shutdown.clone()),
-        state.live.clone().listen(pool, shutdown),
+        state.live.clone().follow(pool, shutdown),
     );
 }
 

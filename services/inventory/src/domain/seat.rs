@@ -1,6 +1,7 @@
 //! A seat's section and status as they travel on the wire and sit in the database.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
@@ -66,9 +67,58 @@ impl Counts {
     }
 }
 
+/// One seat moving from one status to another in a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatChange {
+    pub seat_id: Uuid,
+    pub from: SeatStatus,
+    pub to: SeatStatus,
+}
+
+impl SeatChange {
+    pub fn new(seat_id: Uuid, from: SeatStatus, to: SeatStatus) -> Self {
+        Self { seat_id, from, to }
+    }
+}
+
+/// How `changes` move an event's `(locked, reserved)` counts.
+pub fn count_delta(changes: &[SeatChange]) -> (i64, i64) {
+    let weight = |status: SeatStatus| match status {
+        SeatStatus::Available => (0, 0),
+        SeatStatus::Locked => (1, 0),
+        SeatStatus::Reserved => (0, 1),
+    };
+    changes.iter().fold((0, 0), |(locked, reserved), change| {
+        let (to_locked, to_reserved) = weight(change.to);
+        let (from_locked, from_reserved) = weight(change.from);
+        (
+            locked + to_locked - from_locked,
+            reserved + to_reserved - from_reserved,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deltas_follow_each_move() {
+        use SeatStatus::{Available, Locked, Reserved};
+        let change = |from, to| SeatChange::new(Uuid::new_v4(), from, to);
+        assert_eq!(count_delta(&[]), (0, 0));
+        assert_eq!(
+            count_delta(&[change(Available, Locked), change(Available, Locked)]),
+            (2, 0)
+        );
+        assert_eq!(count_delta(&[change(Locked, Reserved)]), (-1, 1));
+        assert_eq!(
+            count_delta(&[change(Reserved, Available), change(Locked, Available)]),
+            (-1, -1)
+        );
+        // A lapsed lock taken over by another booking: still one locked seat.
+        assert_eq!(count_delta(&[change(Locked, Locked)]), (0, 0));
+    }
 
     #[test]
     fn names_round_trip() {

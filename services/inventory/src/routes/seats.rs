@@ -118,21 +118,10 @@ pub async fn seats(
     ApiPath(event_id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let event_id = parse_event_id(&event_id)?;
-    let body = match state.live.cached(event_id) {
-        Some(body) => body,
-        None => {
-            let generation = state.live.generation();
-            let map = inventory::seat_map(&state, event_id).await?;
-            let body = Bytes::from(
-                serde_json::to_vec(&SeatMapView::new(event_id, map.as_ref()))
-                    .map_err(|e| ApiError::Internal(e.into()))?,
-            );
-            if map.is_some() {
-                state.live.store(event_id, generation, body.clone());
-            }
-            body
-        }
-    };
+    let body = inventory::seat_map_body(&state, event_id, |map| {
+        serde_json::to_vec(&SeatMapView::new(event_id, map)).map(Bytes::from)
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -192,8 +181,12 @@ pub async fn stream(
         .into_response())
 }
 
+/// The `snapshot` event, and its version; changes are followed from this map on.
 async fn snapshot(state: &AppState, event_id: Uuid) -> ApiResult<(Event, i64)> {
     let map = inventory::seat_map(state, event_id).await?;
+    if let Some(map) = &map {
+        state.live.seen(event_id, map);
+    }
     let version = map.as_ref().map_or(0, |map| map.version);
     let event = Event::default()
         .event("snapshot")

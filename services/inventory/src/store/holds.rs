@@ -119,17 +119,24 @@ pub async fn reserve(
     .await
 }
 
-/// Drops whatever `booking_id` holds among `seat_ids` (every hold it has when empty);
-/// returns `(seat, event)` of each.
+/// A hold a release removed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Released {
+    pub seat_id: Uuid,
+    pub event_id: Uuid,
+    pub status: String,
+}
+
+/// Drops whatever `booking_id` holds among `seat_ids` (every hold it has when empty).
 pub async fn release(
     conn: &mut PgConnection,
     booking_id: Uuid,
     seat_ids: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+) -> Result<Vec<Released>, sqlx::Error> {
     sqlx::query_as(
         "DELETE FROM seat_holds
          WHERE booking_id = $1 AND (cardinality($2::uuid[]) = 0 OR seat_id = ANY($2))
-         RETURNING seat_id, event_id",
+         RETURNING seat_id, event_id, status",
     )
     .bind(booking_id)
     .bind(seat_ids)
@@ -161,35 +168,32 @@ pub async fn sweep(conn: &mut PgConnection, limit: i64) -> Result<Vec<Lapsed>, s
     .await
 }
 
-/// Moves the event's version on by one and returns it with the counts after this
-/// transaction's changes. The row lock taken here orders concurrent changes of one event:
-/// the counts are read by a later statement, so they include every change committed before
-/// this version, and every later one waits for this transaction.
+/// Moves the event's version on by one and its counts by `(locked, reserved)`; returns the
+/// new version and counts. The row lock taken here orders concurrent changes of one event
+/// (every later change waits for this transaction), and the table's checks refuse counts
+/// that would leave the seats' range.
 pub async fn next_version(
     conn: &mut PgConnection,
     event_id: Uuid,
+    (locked, reserved): (i64, i64),
 ) -> Result<(i64, Counts), sqlx::Error> {
-    let (version, total): (i64, i32) = sqlx::query_as(
-        "UPDATE event_inventory SET version = version + 1 WHERE event_id = $1
-         RETURNING version, total",
+    let (version, total, locked, reserved): (i64, i32, i32, i32) = sqlx::query_as(
+        "UPDATE event_inventory
+         SET version = version + 1, locked = locked + $2, reserved = reserved + $3
+         WHERE event_id = $1
+         RETURNING version, total, locked, reserved",
     )
     .bind(event_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (locked, reserved): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status = 'LOCKED'),
-                count(*) FILTER (WHERE status = 'RESERVED')
-         FROM seat_holds WHERE event_id = $1",
-    )
-    .bind(event_id)
+    .bind(i32::try_from(locked).map_err(|e| sqlx::Error::Encode(e.into()))?)
+    .bind(i32::try_from(reserved).map_err(|e| sqlx::Error::Encode(e.into()))?)
     .fetch_one(&mut *conn)
     .await?;
     Ok((
         version,
         Counts {
             total: i64::from(total),
-            locked,
-            reserved,
+            locked: i64::from(locked),
+            reserved: i64::from(reserved),
         },
     ))
 }

@@ -117,6 +117,22 @@ pub async fn seat_map(pool: &PgPool, event_id: Uuid) -> Result<Option<SeatMap>, 
     Ok(Some(SeatMap { version, seats }))
 }
 
+/// `(event, version)` of those of `event_ids` this service has seats for.
+pub async fn versions(pool: &PgPool, event_ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT event_id, version FROM event_inventory WHERE event_id = ANY($1)")
+        .bind(event_ids)
+        .fetch_all(pool)
+        .await
+}
+
+/// The seat map version of `event_id`, `None` for an unknown event.
+pub async fn version(pool: &PgPool, event_id: Uuid) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM event_inventory WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// `(seat id, label)` of those `seat_ids` that are seats of `event_id`.
 pub async fn labels(
     conn: &mut PgConnection,

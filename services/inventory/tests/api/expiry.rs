@@ -46,6 +46,7 @@ async fn the_sweeper_frees_lapsed_locks_and_a_late_confirm_reserves_nothing() ->
         inventory.seat_map(event_id).await?["summary"]["available"],
         10
     );
+    inventory.assert_counts_match_rows(event_id).await?;
 
     // The confirm comes too late: nothing becomes RESERVED.
     let late = inventory

@@ -258,6 +258,7 @@ async fn two_hundred_racing_bookings_never_share_a_seat() -> anyhow::Result<()> 
     assert!(winners > 0);
     let map = inventory.seat_map(event_id).await?;
     assert_eq!(map["summary"]["locked"], holds.len());
+    inventory.assert_counts_match_rows(event_id).await?;
     inventory.stop().await
 }
 

@@ -85,6 +85,7 @@ async fn redelivering_every_message_type_changes_nothing() -> anyhow::Result<()>
     assert_eq!(inventory.version(event_id).await?, 4);
     let holds = inventory.holds(event_id).await?;
     assert_eq!(holds, vec![(seats[0], newcomer, "LOCKED".to_owned())]);
+    inventory.assert_counts_match_rows(event_id).await?;
     inventory.stop().await
 }
 

@@ -270,6 +270,27 @@ impl Inventory {
         .await
     }
 
+    /// The counts kept with the event (what availability messages carry) equal the holds.
+    pub async fn assert_counts_match_rows(&self, event_id: Uuid) -> anyhow::Result<()> {
+        let (kept_locked, kept_reserved, rows_locked, rows_reserved): (i32, i32, i64, i64) =
+            sqlx::query_as(
+                "SELECT e.locked, e.reserved,
+                        (SELECT count(*) FROM seat_holds h
+                          WHERE h.event_id = e.event_id AND h.status = 'LOCKED'),
+                        (SELECT count(*) FROM seat_holds h
+                          WHERE h.event_id = e.event_id AND h.status = 'RESERVED')
+                 FROM event_inventory e WHERE e.event_id = $1",
+            )
+            .bind(event_id)
+            .fetch_one(&self.pool)
+            .await?;
+        anyhow::ensure!(
+            (i64::from(kept_locked), i64::from(kept_reserved)) == (rows_locked, rows_reserved),
+            "kept ({kept_locked}, {kept_reserved}) vs rows ({rows_locked}, {rows_reserved})"
+        );
+        Ok(())
+    }
+
     /// The event's seat-map version (moves on with every change).
     pub async fn version(&self, event_id: Uuid) -> anyhow::Result<i64> {
         Ok(
