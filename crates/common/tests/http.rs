@@ -484,6 +484,9 @@ async fn every_response_is_access_logged_with_its_request_id() -> anyhow::Result
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary run the same callsites on other threads with no subscriber;
+    // a callsite first seen there can keep a stale "not interested" until interest is rebuilt.
+    tracing::callsite::rebuild_interest_cache();
     let request = Request::get("/nowhere")
         .header("x-request-id", "req-access-log")
         .body(Body::empty())?;
