@@ -160,3 +160,107 @@ message!(
     topics::SEATS_AVAILABILITY,
     event_id
 );
+
+/// booking-service asks payment-service to charge `amount` for `booking_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequested {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    /// Major units, at most 2 decimals.
+    pub amount: f64,
+    pub currency: String,
+}
+message!(
+    PaymentRequested,
+    "payment.requested",
+    topics::PAYMENT_REQUESTED,
+    booking_id
+);
+
+/// `status` of [`PaymentProcessed`].
+pub const PAYMENT_SUCCESS: &str = "SUCCESS";
+pub const PAYMENT_FAILED: &str = "FAILED";
+
+/// The outcome of a charge: `status` is `SUCCESS` or `FAILED` (then `reason` says why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentProcessed {
+    pub booking_id: Uuid,
+    pub payment_id: Uuid,
+    pub status: String,
+    pub amount: f64,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+message!(
+    PaymentProcessed,
+    "payment.processed",
+    topics::PAYMENT_PROCESSED,
+    booking_id
+);
+
+/// A booking is paid and its seats are reserved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingConfirmed {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub event_id: Uuid,
+    pub event_name: String,
+    /// RFC 3339, UTC, millisecond precision.
+    pub event_date: String,
+    pub venue_name: String,
+    pub seat_ids: Vec<Uuid>,
+    pub seat_labels: Vec<String>,
+    pub total_amount: f64,
+    pub currency: String,
+}
+message!(
+    BookingConfirmed,
+    "booking.confirmed",
+    topics::BOOKING_CONFIRMED,
+    booking_id
+);
+
+/// A booking ended without seats: `reason` is e.g. `SEATS_UNAVAILABLE`, `PAYMENT_FAILED`,
+/// `TIMEOUT`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingFailed {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub event_id: Uuid,
+    pub event_name: String,
+    pub reason: String,
+}
+message!(
+    BookingFailed,
+    "booking.failed",
+    topics::BOOKING_FAILED,
+    booking_id
+);
+
+/// The owner cancelled the booking; its seats are released and any charge refunded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingCancelled {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub event_id: Uuid,
+    pub event_name: String,
+    pub seat_ids: Vec<Uuid>,
+    pub seat_labels: Vec<String>,
+    pub total_amount: f64,
+    pub currency: String,
+}
+message!(
+    BookingCancelled,
+    "booking.cancelled",
+    topics::BOOKING_CANCELLED,
+    booking_id
+);
