@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jwt;
+pub mod money;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod openapi;

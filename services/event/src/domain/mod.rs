@@ -2,5 +2,5 @@
 
 pub mod event;
 pub mod listing;
-pub mod money;
+pub use ticketflow_common::money;
 pub mod venue;

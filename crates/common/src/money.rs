@@ -1,4 +1,4 @@
-//! Prices: a JSON number in major units on the wire, integer minor units in the store.
+//! Money: a JSON number in major units on the wire, integer minor units in every store.
 
 /// The highest price an event may have, in minor units (₹10,00,000.00).
 pub const MAX_PRICE_MINOR: i64 = 100_000_000;
