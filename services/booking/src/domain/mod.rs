@@ -1,0 +1,3 @@
+//! Rules of a booking, free of I/O.
+
+pub mod saga;

@@ -1,0 +1,3 @@
+//! Thin HTTP handlers.
+
+pub mod bookings;
