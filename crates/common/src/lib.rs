@@ -8,9 +8,11 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jwt;
-pub mod money;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod money;
+#[cfg(feature = "mongo")]
+pub mod mongo;
 pub mod openapi;
 #[cfg(feature = "outbox")]
 pub mod outbox;

@@ -5,23 +5,23 @@
 //! succeeds the message is durable. The request that created the event publishes it right
 //! away and then removes it; the relay republishes whatever is still pending after a grace
 //! period (process crashed, Kafka down). Delivery is at least once; the `messageId` is fixed
-//! at creation, so consumers recognise a repeat.
+//! at creation, so consumers recognise a repeat. Publishing and relaying are
+//! `ticketflow_common::mongo`'s; claiming and clearing stay with the store (under its update
+//! locks), through [`OutboxStore`].
 
 pub mod availability;
 
-use std::time::Duration;
-
 use anyhow::Context;
 use ticketflow_common::kafka::messages::EventCreated;
-use ticketflow_common::kafka::{correlation_headers, Envelope, Message, Producer};
-use tokio_util::sync::CancellationToken;
+use ticketflow_common::kafka::Producer;
+use ticketflow_common::mongo::{self, OutboxStore, Pending};
 use uuid::Uuid;
 
 use crate::domain::money;
 use crate::store::{self, BsonDateTime, EventDoc, OutboxHeader, OutboxMessage, Store};
 
-/// Documents one relay pass handles at most before sleeping again.
-const MAX_PER_PASS: usize = 100;
+/// Republishes event documents' messages that stayed pending longer than the grace period.
+pub type Relay = mongo::Relay<Store>;
 
 /// The `event.created` message for a new event document (not yet stored).
 pub fn event_created(event: &EventDoc) -> anyhow::Result<OutboxMessage> {
@@ -34,20 +34,48 @@ pub fn event_created(event: &EventDoc) -> anyhow::Result<OutboxMessage> {
         currency: event.currency.clone(),
         venue_id: Uuid::parse_str(&event.venue_id).context("venue id")?,
     };
-    let key = payload.key();
-    let envelope = Envelope::new(payload);
+    let message = mongo::OutboxMessage::new(payload)?;
     Ok(OutboxMessage {
-        id: envelope.message_id.to_string(),
-        topic: EventCreated::TOPIC.to_owned(),
-        key,
-        payload: serde_json::to_string(&envelope)?,
-        headers: correlation_headers()
+        id: message.id,
+        topic: message.topic,
+        key: message.key,
+        payload: message.payload,
+        headers: message
+            .headers
             .into_iter()
-            .map(|(name, value)| OutboxHeader {
-                name,
-                value: String::from_utf8_lossy(&value).into_owned(),
+            .map(|h| OutboxHeader {
+                name: h.name,
+                value: h.value,
             })
             .collect(),
+    })
+}
+
+/// The messages `event` carries, in common's terms (`None`: nothing pending).
+fn pending(event: &EventDoc) -> Option<Pending> {
+    let since = event.outbox_pending_since?;
+    let messages = event
+        .outbox
+        .iter()
+        .map(|m| mongo::OutboxMessage {
+            id: m.id.clone(),
+            topic: m.topic.clone(),
+            key: m.key.clone(),
+            payload: m.payload.clone(),
+            headers: m
+                .headers
+                .iter()
+                .map(|h| mongo::OutboxHeader {
+                    name: h.name.clone(),
+                    value: h.value.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Some(Pending {
+        id: event.id.clone(),
+        since,
+        messages,
     })
 }
 
@@ -58,92 +86,28 @@ pub async fn publish_pending(
     producer: &Producer,
     event: &EventDoc,
 ) -> anyhow::Result<usize> {
-    let Some(pending_since) = event.outbox_pending_since else {
-        return Ok(0);
-    };
-    for message in &event.outbox {
-        let headers: Vec<(String, Vec<u8>)> = message
-            .headers
-            .iter()
-            .map(|h| (h.name.clone(), h.value.clone().into_bytes()))
-            .collect();
-        producer
-            .send_raw(
-                &message.topic,
-                Some(&message.key),
-                message.payload.as_bytes(),
-                &headers,
-            )
-            .await?;
-        tracing::info!(
-            topic = %message.topic,
-            key = %message.key,
-            message_id = %message.id,
-            "published"
-        );
+    match pending(event) {
+        Some(pending) => mongo::publish_pending(store, producer, &pending).await,
+        None => Ok(0),
     }
-    store
-        .clear_outbox(&event.id, pending_since)
-        .await
-        .context("clearing published outbox")?;
-    Ok(event.outbox.len())
 }
 
-/// Republishes messages that stayed pending longer than `grace`.
-#[derive(Clone)]
-pub struct Relay {
-    store: Store,
-    producer: Producer,
-    interval: Duration,
-    grace: Duration,
-}
-
-impl Relay {
-    pub fn new(store: Store, producer: Producer, interval: Duration, grace: Duration) -> Self {
-        Self {
-            store,
-            producer,
-            interval,
-            grace,
-        }
+/// The event store's claim and clear, under its per-event update locks.
+impl OutboxStore for Store {
+    async fn claim_due(
+        &self,
+        cutoff: BsonDateTime,
+        now: BsonDateTime,
+    ) -> Result<Option<Pending>, mongodb::error::Error> {
+        Ok(self
+            .claim_pending(cutoff, now)
+            .await?
+            .as_ref()
+            .and_then(pending))
     }
 
-    /// Polls every `interval` until `shutdown` fires. Errors are logged, never fatal.
-    pub async fn run(self, shutdown: CancellationToken) {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                result = self.publish_due() => match result {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(messages = n, "outbox relay republished pending messages"),
-                    Err(err) => tracing::warn!(error = format!("{err:#}"), "outbox relay pass failed"),
-                },
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(self.interval) => {}
-            }
-        }
-    }
-
-    /// One pass: claims and publishes due documents one by one; stops at the first failure
-    /// (the claimed document's lease runs out after `grace`, then it is tried again).
-    pub async fn publish_due(&self) -> anyhow::Result<usize> {
-        let mut sent = 0;
-        for _ in 0..MAX_PER_PASS {
-            let now = ticketflow_common::time::now();
-            let grace = chrono::Duration::from_std(self.grace).unwrap_or_default();
-            let cutoff = store::bson_time(&(now - grace));
-            let Some(event) = self
-                .store
-                .claim_pending(cutoff, store::bson_time(&now))
-                .await?
-            else {
-                break;
-            };
-            sent += publish_pending(&self.store, &self.producer, &event).await?;
-        }
-        Ok(sent)
+    async fn clear(&self, id: &str, since: BsonDateTime) -> Result<bool, mongodb::error::Error> {
+        self.clear_outbox(id, since).await
     }
 }
 
