@@ -1,0 +1,3 @@
+//! Thin HTTP handlers: extract, call `payments`, shape the JSON.
+
+pub mod payments;
