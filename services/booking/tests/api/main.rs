@@ -3,5 +3,7 @@
 //! stand-in event-service (an HTTP fake serving the events the test defines), and plays
 //! inventory- and payment-service by publishing their messages.
 
+mod health;
+mod routes;
 mod saga;
 mod support;
