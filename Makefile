@@ -9,7 +9,7 @@ WITH_ENV := scripts/with-env.sh
 # Each service adds its own targets (run-<service>, ...) in mk/<service>.mk.
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help deps setup up down ps local-infra local-down local-status lint test test-only smoke clean
+.PHONY: help deps setup up down ps local-infra local-down local-status lint test test-only smoke demo clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -56,6 +56,9 @@ test-only: ## Run every test against an already running native stack
 
 smoke: ## make up + make seed twice + register/login/me through the gateway (needs local-infra)
 	@bash scripts/smoke.sh
+
+demo: ## The curl walkthrough (register → book two seats → confirmed) against BASE_URL (default http://localhost:3000)
+	@bash scripts/demo.sh
 
 clean: ## Remove build output and the local stack's data (stops it first)
 	-@bash scripts/services.sh down

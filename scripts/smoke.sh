@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Smoke test of the native run path a newcomer uses: `make up`, `make seed` twice, then the
-# README's curl sequence through the gateway. Leaves the services stopped (stack stays up).
+# Smoke test of the native run path a newcomer uses: `make up`, `make seed` twice, the README's
+# curl sequence and the booking walkthrough (scripts/demo.sh) through the gateway. Leaves the
+# services stopped (stack stays up).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,6 +10,8 @@ fail() { echo "smoke: FAILED: $*" >&2; exit 1; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 trap 'bash scripts/services.sh down >/dev/null 2>&1 || true' EXIT
+# The mock provider declines 5% of charges by default; the walkthrough below must confirm.
+export PAYMENT_SUCCESS_RATE=1
 bash scripts/services.sh up
 
 bash scripts/seed.sh >/dev/null || fail "first make seed"
@@ -60,3 +63,8 @@ demo=$(curl -fsS -X POST "$gw/api/users/login" -H 'Content-Type: application/jso
   -d '{"email":"admin@ticketflow.dev","password":"Admin1234!"}' | json 'd["user"]["role"]')
 [ "$demo" = ADMIN ] || fail "seeded admin logs in as $demo"
 echo "smoke: register -> login -> me through the gateway works; seeded admin is ADMIN"
+
+# The walkthrough users run, unmodified: register → book two free seats → CONFIRMED.
+BASE_URL=$gw bash scripts/demo.sh || fail "the walkthrough (scripts/demo.sh) failed"
+echo "smoke: scripts/demo.sh walkthrough passed"
+
