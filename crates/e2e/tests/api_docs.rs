@@ -1,6 +1,6 @@
 //! The API reference as clients get it: `GET /api/docs/openapi.json` on the gateway, in front of
-//! the real user-service (PostgreSQL, Kafka), event-service (MongoDB, Kafka) and
-//! inventory-service (PostgreSQL, Redis, Kafka), lists every route of the four.
+//! the real user-, event-, inventory-, booking- and payment-service, lists every route of
+//! them all.
 
 use std::collections::BTreeSet;
 
@@ -20,13 +20,12 @@ use ticketflow_user::config::TEST_JWT_SECRET;
 /// and the databases dropped, when it is dropped (fields drop in order: services first).
 struct Stack {
     gateway: String,
-    user: String,
-    event: String,
-    inventory: String,
+    /// `(gateway name, base URL)` of every service started.
+    services: Vec<(&'static str, String)>,
     http: Client,
-    _services: [Spawned; 4],
-    _pg: [TestPgDatabase; 2],
-    _mongo: TestMongoDatabase,
+    _services: Vec<Spawned>,
+    _pg: [TestPgDatabase; 3],
+    _mongo: [TestMongoDatabase; 2],
 }
 
 async fn start() -> anyhow::Result<Stack> {
@@ -46,6 +45,12 @@ async fn start() -> anyhow::Result<Stack> {
         topics::SEATS_CONFIRM,
         topics::SEATS_RELEASE,
         topics::SEATS_AVAILABILITY,
+        topics::SEATS_LOCKED,
+        topics::SEATS_LOCK_FAILED,
+        topics::PAYMENT_REQUESTED,
+        topics::PAYMENT_PROCESSED,
+        topics::BOOKING_FAILED,
+        topics::BOOKING_CANCELLED,
     ])
     .await?;
     let mongo = TestMongoDatabase::create().await?;
@@ -74,12 +79,40 @@ async fn start() -> anyhow::Result<Stack> {
     })
     .await?;
 
+    let booking_pg = TestPgDatabase::create().await?;
+    let booking_config = ticketflow_booking::Config::for_test(
+        booking_pg.url(),
+        &kafka_bootstrap()?,
+        &prefix,
+        &event.base,
+        test_identity_key(),
+    );
+    let mut booking = Spawned::start(|listener, shutdown| {
+        ticketflow_booking::run(booking_config, listener, shutdown)
+    })
+    .await?;
+
+    let payment_mongo = TestMongoDatabase::create().await?;
+    let payment_config = ticketflow_payment::Config::for_test(
+        payment_mongo.url(),
+        payment_mongo.name(),
+        &kafka_bootstrap()?,
+        &prefix,
+        test_identity_key(),
+    );
+    let mut payment = Spawned::start(|listener, shutdown| {
+        ticketflow_payment::run(payment_config, listener, shutdown)
+    })
+    .await?;
+
     // The services not built yet point at an address nobody listens on.
     let nowhere = format!("http://{}", unreachable_addr()?);
     let upstreams = Upstreams::all(&nowhere)?
         .with(Service::User, &user.base)?
         .with(Service::Event, &event.base)?
-        .with(Service::Inventory, &inventory.base)?;
+        .with(Service::Inventory, &inventory.base)?
+        .with(Service::Booking, &booking.base)?
+        .with(Service::Payment, &payment.base)?;
     let mut gateway = Spawned::start(|listener, shutdown| {
         ticketflow_gateway::run(
             ticketflow_gateway::Config::for_test(TEST_JWT_SECRET, test_identity_key(), upstreams),
@@ -92,16 +125,22 @@ async fn start() -> anyhow::Result<Stack> {
     user.wait_ready("/health/ready").await?;
     event.wait_ready("/health/ready").await?;
     inventory.wait_ready("/health/ready").await?;
+    booking.wait_ready("/health/ready").await?;
+    payment.wait_ready("/health/ready").await?;
     gateway.wait_ready("/health").await?;
     Ok(Stack {
         gateway: gateway.base.clone(),
-        user: user.base.clone(),
-        event: event.base.clone(),
-        inventory: inventory.base.clone(),
+        services: vec![
+            ("user", user.base.clone()),
+            ("event", event.base.clone()),
+            ("inventory", inventory.base.clone()),
+            ("booking", booking.base.clone()),
+            ("payment", payment.base.clone()),
+        ],
         http: gateway.client.clone(),
-        _services: [gateway, user, event, inventory],
-        _pg: [pg, inventory_pg],
-        _mongo: mongo,
+        _services: vec![gateway, user, event, inventory, booking, payment],
+        _pg: [pg, inventory_pg, booking_pg],
+        _mongo: [mongo, payment_mongo],
     })
 }
 
@@ -118,19 +157,27 @@ impl Stack {
 }
 
 /// Every route the gateway and the services built so far offer through the gateway.
-const THROUGH_THE_GATEWAY: [&str; 17] = [
+const THROUGH_THE_GATEWAY: [&str; 25] = [
+    "GET /api/bookings/health",
+    "GET /api/bookings/my",
+    "GET /api/bookings/{id}",
     "GET /api/docs/openapi.json",
     "GET /api/events",
     "GET /api/events/{id}",
     "GET /api/events/{id}/poster",
     "GET /api/inventory/events/{eventId}/seats",
     "GET /api/inventory/events/{eventId}/seats/stream",
+    "GET /api/payments/booking/{bookingId}",
+    "GET /api/payments/health",
+    "GET /api/payments/{id}",
     "GET /api/users/health",
     "GET /api/users/me",
     "GET /api/venues",
     "GET /api/venues/{id}",
     "GET /health",
     "GET /health/all",
+    "POST /api/bookings",
+    "POST /api/bookings/{id}/cancel",
     "POST /api/events",
     "POST /api/users/login",
     "POST /api/users/register",
@@ -157,13 +204,10 @@ async fn the_gateway_document_lists_every_route_of_the_services_and_gateway() ->
     assert_eq!(operations(&merged), THROUGH_THE_GATEWAY, "{merged}");
     assert_eq!(
         merged["x-merged-services"],
-        json!(["user", "event", "inventory"])
+        json!(["user", "event", "booking", "inventory", "payment"])
     );
-    assert_eq!(
-        merged["x-unavailable-services"],
-        json!(["booking", "payment", "notification"])
-    );
-    for service in ["user", "event", "inventory"] {
+    assert_eq!(merged["x-unavailable-services"], json!(["notification"]));
+    for service in ["user", "event", "booking", "inventory", "payment"] {
         assert_eq!(
             merged["x-internal-routes"][service],
             json!(INTERNAL),
@@ -174,11 +218,7 @@ async fn the_gateway_document_lists_every_route_of_the_services_and_gateway() ->
     // Nothing a service documents is lost: each of its routes is in `paths` (with the
     // service's own definition) or among its internal routes.
     let merged_ops: BTreeSet<String> = operations(&merged).into_iter().collect();
-    for (name, base) in [
-        ("user", &stack.user),
-        ("event", &stack.event),
-        ("inventory", &stack.inventory),
-    ] {
+    for (name, base) in &stack.services {
         let own = stack.document(&format!("{base}/openapi.json")).await?;
         for route in operations(&own) {
             let (method, path) = route.split_once(' ').unwrap_or_default();
