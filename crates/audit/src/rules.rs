@@ -270,3 +270,107 @@ fn describe(payments: &[&crate::Payment]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EventCounts, Hold, Payment};
+
+    fn booking(status: &str, seats: &[Uuid], at: DateTime<Utc>) -> Booking {
+        Booking {
+            id: Uuid::new_v4(),
+            status: status.to_owned(),
+            seat_ids: seats.to_vec(),
+            total_minor: 100,
+            currency: "USD".to_owned(),
+            expires_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn payment(booking: &str, status: &str) -> Payment {
+        Payment {
+            id: Uuid::new_v4().to_string(),
+            booking_id: Some(booking.to_owned()),
+            status: Some(status.to_owned()),
+            amount_minor: Some(100),
+            currency: Some("USD".to_owned()),
+        }
+    }
+
+    fn rules(violations: &[Violation]) -> Vec<&'static str> {
+        violations.iter().map(|v| v.rule).collect()
+    }
+
+    #[test]
+    fn cases_the_stores_constraints_normally_prevent() {
+        let now = Utc::now();
+        let long_ago = now - TimeDelta::hours(1);
+        let (event, seat) = (Uuid::new_v4(), Uuid::new_v4());
+        let confirmed = booking(CONFIRMED, &[seat], long_ago);
+        let snapshot = Snapshot {
+            holds: vec![Hold {
+                seat_id: seat,
+                event_id: event,
+                booking_id: confirmed.id,
+                status: RESERVED.to_owned(),
+            }],
+            // Two charges despite the unique index (an index dropped by hand), one payment
+            // whose booking id is not a UUID, and an event with holds but no counts row.
+            payments: vec![
+                payment(&confirmed.id.to_string(), SUCCESS),
+                payment(&confirmed.id.to_string().to_uppercase(), SUCCESS),
+                payment("not-a-uuid", SUCCESS),
+            ],
+            events: vec![EventCounts {
+                event_id: Uuid::new_v4(),
+                locked: 0,
+                reserved: 0,
+            }],
+            bookings: vec![confirmed],
+        };
+        let violations = check(&snapshot, now, TimeDelta::seconds(30));
+        assert_eq!(
+            rules(&violations),
+            [
+                CONFIRMED_WITHOUT_ONE_SUCCESS_PAYMENT,
+                PAYMENT_WITHOUT_BOOKING,
+                INVENTORY_COUNTS_DRIFT
+            ],
+            "{violations:#?}"
+        );
+        assert!(violations[0].detail.starts_with("2 SUCCESS payments"));
+        assert_eq!(violations[2].subject, event.to_string());
+    }
+
+    #[test]
+    fn a_confirmed_booking_whose_seat_another_booking_reserved() {
+        let now = Utc::now();
+        let long_ago = now - TimeDelta::hours(1);
+        let seat = Uuid::new_v4();
+        let mine = booking(CONFIRMED, &[seat], long_ago);
+        let theirs = booking(CONFIRMED, &[seat], long_ago);
+        let event = Uuid::new_v4();
+        let snapshot = Snapshot {
+            holds: vec![Hold {
+                seat_id: seat,
+                event_id: event,
+                booking_id: theirs.id,
+                status: RESERVED.to_owned(),
+            }],
+            events: vec![EventCounts {
+                event_id: event,
+                locked: 0,
+                reserved: 1,
+            }],
+            payments: vec![
+                payment(&mine.id.to_string(), SUCCESS),
+                payment(&theirs.id.to_string(), SUCCESS),
+            ],
+            bookings: vec![mine.clone(), theirs],
+        };
+        let violations = check(&snapshot, now, TimeDelta::seconds(30));
+        assert_eq!(rules(&violations), [CONFIRMED_SEATS_NOT_RESERVED]);
+        assert_eq!(violations[0].subject, mine.id.to_string());
+    }
+}
