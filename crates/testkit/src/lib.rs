@@ -26,12 +26,14 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 
 pub mod db;
+pub mod fleet;
 pub mod kafka;
 pub mod mailpit;
 pub mod routes;
 pub mod spawned;
 
 pub use db::{TestMongoDatabase, TestPgDatabase};
+pub use fleet::{Fleet, ProcessSpec};
 pub use kafka::{create_topic, private_topics, unique_name, TopicWatcher};
 pub use routes::assert_routed;
 pub use spawned::{unreachable_addr, Spawned};
