@@ -75,7 +75,7 @@ struct Stack {
     http: Client,
     jwt_secret: Secret,
     admin_token: String,
-    _bookings_db: TestPgDatabase,
+    bookings_db: TestPgDatabase,
     inventory_db: TestPgDatabase,
     _events_db: TestMongoDatabase,
     payments_db: TestMongoDatabase,
@@ -212,7 +212,7 @@ async fn start(options: &Options) -> anyhow::Result<Stack> {
         http,
         jwt_secret,
         admin_token,
-        _bookings_db: bookings_db,
+        bookings_db,
         inventory_db,
         _events_db: events_db,
         payments_db,
@@ -675,8 +675,30 @@ fn report(test: &str, bookings: &[Settled], elapsed: Duration) {
     );
 }
 
-/// `ticketflow-audit`'s view of the stores, when that crate is part of this build.
-async fn audit(_stack: &Stack) -> anyhow::Result<()> {
+/// `ticketflow-audit` over the fleet's stores, strict (as if its grace had passed: the
+/// callers run it once their own checks found the saga settled): no violation.
+async fn audit(stack: &Stack) -> anyhow::Result<()> {
+    let stores = ticketflow_audit::Stores::connect(
+        stack.bookings_db.url(),
+        stack.inventory_db.url(),
+        stack.payments_db.url(),
+        stack.payments_db.name(),
+    )
+    .await?;
+    let violations =
+        ticketflow_audit::audit(&stores, chrono::Utc::now() + ticketflow_audit::GRACE).await?;
+    let shown: Vec<String> = violations
+        .iter()
+        .take(20)
+        .map(ToString::to_string)
+        .collect();
+    if !violations.is_empty() {
+        bail!(
+            "ticketflow-audit: {} violations:\n{}",
+            violations.len(),
+            shown.join("\n")
+        );
+    }
     Ok(())
 }
 
@@ -938,7 +960,7 @@ async fn payment_failure_fails_the_booking_and_frees_its_seats() -> anyhow::Resu
         assert_eq!(payment["userId"], user.id.to_string());
         let map = stack.seat_map(event_id).await?;
         assert_eq!(map["summary"]["available"], 20, "{}", map["summary"]);
-        anyhow::Ok(())
+        audit(&stack).await
     }
     .await;
     stack.explain(result)
@@ -982,7 +1004,7 @@ async fn cancel_of_a_confirmed_booking_frees_its_seats_and_refunds() -> anyhow::
         let refunded = until_payment(&stack, &user, &id, "REFUNDED").await?;
         assert_eq!(refunded["id"], paid["id"]);
         assert!(refunded["refundedAt"].is_string(), "{refunded}");
-        anyhow::Ok(())
+        audit(&stack).await
     }
     .await;
     stack.explain(result)
