@@ -1,4 +1,5 @@
-//! Retrying a start-up step (connect, migrate, create indexes) until it works or shutdown.
+//! Retrying a start-up step (connect, migrate, create indexes) until it works or shutdown,
+//! and repeating a background sweep until shutdown.
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +33,31 @@ where
             _ = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(MAX_DELAY);
+    }
+}
+
+/// Runs `sweep` every `interval` until `shutdown`: at once again while it reports work done
+/// (a full batch may have left more), failures logged under `what` and retried next time.
+pub async fn sweep_every<F, Fut, E>(
+    what: &str,
+    interval: Duration,
+    shutdown: &CancellationToken,
+    mut sweep: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, E>>,
+    E: std::fmt::Display,
+{
+    loop {
+        match sweep().await {
+            Ok(done) if done > 0 => continue,
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "{what} failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
     }
 }
 

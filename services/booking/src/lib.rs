@@ -83,21 +83,11 @@ async fn start(config: Config, state: AppState, producer: Producer, shutdown: Ca
     tokio::join!(
         consumer,
         Relay::new(pool, producer).run(shutdown.clone()),
-        sweep(state, shutdown),
+        retry::sweep_every(
+            "booking timeout sweep",
+            state.sweep_interval,
+            &shutdown,
+            || { service::time_out(&state) }
+        ),
     );
-}
-
-/// Fails timed-out bookings every `sweep_interval` (several batches in a row if many).
-async fn sweep(state: AppState, shutdown: CancellationToken) {
-    loop {
-        match service::time_out(&state).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "booking timeout sweep failed"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(state.sweep_interval) => {}
-        }
-    }
 }

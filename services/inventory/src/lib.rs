@@ -107,23 +107,9 @@ async fn start(config: Config, state: AppState, producer: Producer, shutdown: Ca
     tokio::join!(
         consumer,
         Relay::new(pool.clone(), producer).run(shutdown.clone()),
-        sweep(state.clone(), shutdown.clone()),
-        state.live.clone().follow(pool, shutdown),
+        retry::sweep_every("seat sweep", state.sweep_interval, &shutdown, || {
+            inventory::sweep(&state)
+        }),
+        state.live.clone().follow(pool, shutdown.clone()),
     );
-}
-
-/// Frees lapsed locks every `sweep_interval` (several batches in a row if there are many).
-async fn sweep(state: AppState, shutdown: CancellationToken) {
-    let interval = state.sweep_interval;
-    loop {
-        match inventory::sweep(&state).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "seat sweep failed"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
 }
