@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::error::Error as MongoError;
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -106,61 +106,8 @@ pub fn chrono_time(at: BsonDateTime) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or_default()
 }
 
-/// `true` for a unique-index violation (`E11000`), e.g. an `_id` that already exists.
-pub fn is_duplicate(err: &MongoError) -> bool {
-    match err.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::Command(e) => e.code == 11000,
-        _ => false,
-    }
-}
-
-/// `true` when the server could not be reached (as opposed to a rejected operation).
-pub fn is_unavailable(err: &MongoError) -> bool {
-    matches!(
-        err.kind.as_ref(),
-        ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::DnsResolve { .. }
-            | ErrorKind::Shutdown
-    )
-}
-
-/// Serialises this process's updates of one event document.
-///
-/// MongoDB applies each update atomically to its document. FerretDB v1 (SQLite) does not: it
-/// reads the document, applies the operators and writes the whole document back, so two
-/// concurrent updates of one document can lose one of them (FerretDB/FerretDB#3040) — e.g.
-/// clearing the outbox could undo an admin's `PUT`. Every update of an event document goes
-/// through one of these striped locks, which closes that window within a process (the local
-/// stack runs one event-service); on MongoDB they are merely redundant.
-struct UpdateLocks {
-    stripes: Vec<tokio::sync::Mutex<()>>,
-}
-
-impl UpdateLocks {
-    const STRIPES: usize = 64;
-
-    fn new() -> Self {
-        Self {
-            stripes: (0..Self::STRIPES)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
-        }
-    }
-
-    async fn lock(&self, id: &str) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        id.hash(&mut hasher);
-        let index = (hasher.finish() % Self::STRIPES as u64) as usize;
-        match self.stripes.get(index) {
-            Some(stripe) => Some(stripe.lock().await),
-            None => None,
-        }
-    }
-}
+use ticketflow_common::mongo::UpdateLocks;
+pub use ticketflow_common::mongo::{is_duplicate, is_unavailable};
 
 #[derive(Clone)]
 pub struct Store {
