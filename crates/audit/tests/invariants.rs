@@ -129,6 +129,7 @@ impl World {
         seats: &[Uuid],
         changed: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        // `status` is derived from `step` by the table.
         let step = match status {
             "PENDING" => "AWAITING_PAYMENT",
             other => other,
@@ -136,17 +137,16 @@ impl World {
         let total = PRICE_MINOR * i64::try_from(seats.len())?;
         sqlx::query(
             "INSERT INTO bookings (id, user_id, user_email, event_id, event_name, event_date,
-                 venue_name, seat_ids, status, step, total_minor, currency, request_hash,
+                 venue_name, seat_ids, step, total_minor, currency, request_hash,
                  expires_at, created_at, updated_at)
-             VALUES ($1, $2, 'audit@example.com', $3, 'Audit Night', $4, 'Hall', $5, $6, $7,
-                 $8, 'USD', 'hash', $9, $10, $10)",
+             VALUES ($1, $2, 'audit@example.com', $3, 'Audit Night', $4, 'Hall', $5, $6,
+                 $7, 'USD', 'hash', $8, $9, $9)",
         )
         .bind(id)
         .bind(Uuid::new_v4())
         .bind(self.event)
         .bind(self.now + TimeDelta::days(30))
         .bind(seats)
-        .bind(status)
         .bind(step)
         .bind(total)
         .bind(changed + TimeDelta::minutes(2))

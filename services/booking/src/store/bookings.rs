@@ -104,9 +104,9 @@ impl TryFrom<Row> for Booking {
 pub async fn insert(conn: &mut PgConnection, booking: &Booking) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO bookings (id, user_id, user_email, event_id, event_name, event_date,
-             venue_name, seat_ids, seat_labels, status, step, total_minor, currency,
+             venue_name, seat_ids, seat_labels, step, total_minor, currency,
              idempotency_key, request_hash, expires_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
          ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
     )
     .bind(booking.id)
@@ -118,7 +118,6 @@ pub async fn insert(conn: &mut PgConnection, booking: &Booking) -> Result<bool, 
     .bind(&booking.venue_name)
     .bind(&booking.seat_ids)
     .bind(&booking.seat_labels)
-    .bind(booking.status().as_str())
     .bind(booking.step.as_str())
     .bind(booking.total_minor)
     .bind(&booking.currency)
@@ -194,12 +193,11 @@ pub async fn of_user(
 /// Writes what a transition changed.
 pub async fn save(conn: &mut PgConnection, booking: &Booking) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE bookings SET status = $2, step = $3, seat_labels = $4, payment_id = $5,
-             failure_reason = $6, confirmed_at = $7, cancelled_at = $8, updated_at = now()
+        "UPDATE bookings SET step = $2, seat_labels = $3, payment_id = $4,
+             failure_reason = $5, confirmed_at = $6, cancelled_at = $7, updated_at = now()
          WHERE id = $1",
     )
     .bind(booking.id)
-    .bind(booking.status().as_str())
     .bind(booking.step.as_str())
     .bind(&booking.seat_labels)
     .bind(booking.payment_id)
