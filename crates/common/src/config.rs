@@ -130,6 +130,33 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         Ok(prefix)
     }
 
+    /// `MONGODB_URL` (required, kept secret: it may carry a password) and `MONGODB_DB`
+    /// (`default_db` unless set; 1-63 letters, digits, `_` or `-`).
+    pub fn mongodb(&self, default_db: &str) -> Result<(Secret, String), ConfigError> {
+        let url = self.required("MONGODB_URL")?;
+        if !(url.starts_with("mongodb://") || url.starts_with("mongodb+srv://")) {
+            // Never echo the value: it may contain a password.
+            return Err(ConfigError::new(
+                "MONGODB_URL",
+                "must start with mongodb:// or mongodb+srv://",
+            ));
+        }
+        let db = self
+            .optional("MONGODB_DB")
+            .unwrap_or_else(|| default_db.to_owned());
+        let valid = db.len() <= 63
+            && db
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            return Err(ConfigError::new(
+                "MONGODB_DB",
+                format!("must be 1-63 letters, digits, '_' or '-', got {db:?}"),
+            ));
+        }
+        Ok((Secret::new(url), db))
+    }
+
     /// A `postgres://` URL (kept secret: it may carry a password).
     pub fn postgres_url(&self, var: &str) -> Result<Secret, ConfigError> {
         let url = self.required(var)?;
@@ -263,6 +290,34 @@ mod tests {
 
     fn problem<T: fmt::Debug>(result: Result<T, ConfigError>) -> String {
         result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn mongodb_url_and_database() {
+        let ok = vars(&[("MONGODB_URL", "mongodb+srv://cluster.example")]).mongodb("tf_x");
+        assert_eq!(
+            ok.map(|(url, db)| (url.expose().to_owned(), db)).ok(),
+            Some((
+                "mongodb+srv://cluster.example".to_owned(),
+                "tf_x".to_owned()
+            ))
+        );
+        let text = problem(vars(&[("MONGODB_URL", "postgres://x:secret@h/db")]).mongodb("d"));
+        assert!(
+            text.contains("MONGODB_URL") && !text.contains("secret"),
+            "{text}"
+        );
+        for bad in ["a b", "x.y"] {
+            let pairs: &'static [(&str, &str)] = if bad == "a b" {
+                &[("MONGODB_URL", "mongodb://h"), ("MONGODB_DB", "a b")]
+            } else {
+                &[("MONGODB_URL", "mongodb://h"), ("MONGODB_DB", "x.y")]
+            };
+            assert!(
+                problem(vars(pairs).mongodb("d")).contains("MONGODB_DB"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

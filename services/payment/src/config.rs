@@ -51,12 +51,7 @@ impl Config {
     /// Builds the config from `lookup(name)`; errors name the variable.
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let vars = Vars::new(lookup);
-        let mongodb_url = vars.required("MONGODB_URL")?;
-        validate_mongodb_url(&mongodb_url)?;
-        let mongodb_db = vars
-            .optional("MONGODB_DB")
-            .unwrap_or_else(|| DEFAULT_DB.to_owned());
-        validate_db_name(&mongodb_db)?;
+        let (mongodb_url, mongodb_db) = vars.mongodb(DEFAULT_DB)?;
         let success_rate = vars.parse_or("PAYMENT_SUCCESS_RATE", DEFAULT_SUCCESS_RATE)?;
         if !(0.0..=1.0).contains(&success_rate) {
             return Err(ConfigError::new(
@@ -73,7 +68,7 @@ impl Config {
         }
         Ok(Self {
             port: vars.parse_or("PORT", DEFAULT_PORT)?,
-            mongodb_url: Secret::new(mongodb_url),
+            mongodb_url,
             mongodb_db,
             kafka_bootstrap: vars.required("KAFKA_BOOTSTRAP_SERVERS")?,
             kafka_topic_prefix: vars.kafka_topic_prefix()?,
@@ -107,33 +102,6 @@ impl Config {
             relay_interval: Duration::from_millis(200),
             outbox_grace: Duration::from_secs(5),
         }
-    }
-}
-
-fn validate_mongodb_url(url: &str) -> Result<(), ConfigError> {
-    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Ok(())
-    } else {
-        // Never echo the value: it may contain a password.
-        Err(ConfigError::new(
-            "MONGODB_URL",
-            "must start with mongodb:// or mongodb+srv://",
-        ))
-    }
-}
-
-fn validate_db_name(name: &str) -> Result<(), ConfigError> {
-    let ok = name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            "MONGODB_DB",
-            format!("must be 1-63 letters, digits, '_' or '-', got {name:?}"),
-        ))
     }
 }
 
