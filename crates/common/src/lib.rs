@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod healthcheck;
 pub mod jwt;
 #[cfg(feature = "kafka")]
 pub mod kafka;

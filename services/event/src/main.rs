@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ticketflow_common::{server, telemetry};
+use ticketflow_common::{healthcheck, server, telemetry};
+use ticketflow_event::config::DEFAULT_PORT;
 use ticketflow_event::seed::{self, Catalogue};
 use ticketflow_event::{connect_store, run, Config, SERVICE};
 use tokio_util::sync::CancellationToken;
@@ -21,6 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Exit 0 when this service answers `GET /health/ready` on its own port (readiness: every
+    /// dependency answers); for container probes.
+    Healthcheck,
     /// Insert the demo venues and events that are missing.
     Seed {
         /// A catalogue file (default: the one built into the binary, infra/seed/catalogue.json).
@@ -34,6 +38,9 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         None => serve().await,
         Some(Command::Seed { file }) => seed(file).await,
+        Some(Command::Healthcheck) => {
+            return healthcheck::run(SERVICE, DEFAULT_PORT, "/health/ready")
+        }
     };
     server::exit_code(SERVICE, result)
 }

@@ -2,19 +2,32 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use ticketflow_common::{server, telemetry};
+use clap::{Parser, Subcommand};
+use ticketflow_common::{healthcheck, server, telemetry};
+use ticketflow_inventory::config::DEFAULT_PORT;
 use ticketflow_inventory::{Config, SERVICE};
 
 /// Seat maps, seat locks and the live seat stream. Serves on PORT (3004).
 #[derive(Parser)]
 #[command(name = "inventory-service", version)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Exit 0 when this service answers `GET /health/ready` on its own port (readiness: every
+    /// dependency answers); for container probes.
+    Healthcheck,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Cli {} = Cli::parse();
-    server::exit_code(SERVICE, serve().await)
+    match Cli::parse().command {
+        None => server::exit_code(SERVICE, serve().await),
+        Some(Command::Healthcheck) => healthcheck::run(SERVICE, DEFAULT_PORT, "/health/ready"),
+    }
 }
 
 async fn serve() -> anyhow::Result<()> {

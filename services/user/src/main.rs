@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ticketflow_common::{config, server, telemetry};
+use ticketflow_common::{config, healthcheck, server, telemetry};
+use ticketflow_user::config::DEFAULT_PORT;
 use ticketflow_user::{seed_database, Config, SERVICE};
 
 /// Accounts, login and JWTs. Without a command, serves the API on PORT (3001).
@@ -17,6 +18,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Exit 0 when this service answers `GET /health/ready` on its own port (readiness: every
+    /// dependency answers); for container probes.
+    Healthcheck,
     /// Create the demo accounts (idempotent; never promotes an account it cannot verify).
     SeedUsers,
 }
@@ -26,6 +30,9 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         None => serve().await,
         Some(Command::SeedUsers) => seed().await,
+        Some(Command::Healthcheck) => {
+            return healthcheck::run(SERVICE, DEFAULT_PORT, "/health/ready")
+        }
     };
     server::exit_code(SERVICE, result)
 }
