@@ -3,6 +3,7 @@
 //! `Config::for_test` builds one programmatically for in-process tests.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub const DEFAULT_RATE_LIMIT_MAX: u32 = 100;
 pub const DEFAULT_RATE_LIMIT_WINDOW_MS: u64 = 60_000;
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_CORS_ORIGINS: &str = "http://localhost:5173";
+/// The built web app, relative to the working directory (the repo root for `make up`).
+pub const DEFAULT_WEB_DIR: &str = "frontend/dist";
 /// Upper bound for the millisecond settings (one day): a typo must not become "forever".
 const MAX_MS: u64 = 24 * 3600 * 1000;
 
@@ -236,6 +239,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `UPSTREAM_TIMEOUT_MS` (10000): time allowed until an upstream's response headers.
     pub upstream_timeout: Duration,
+    /// `WEB_DIR` (`frontend/dist`): the built web app, served for every non-API `GET` (see
+    /// `routes::web`); `None` (tests) serves none. A directory without `index.html` is
+    /// allowed: the app answers 404 until it is built.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -296,6 +303,9 @@ impl Config {
                 .unwrap_or(DEFAULT_CORS_ORIGINS),
         )
         .map_err(|problem| ConfigError::new("CORS_ORIGINS", problem))?;
+        let web_dir = Some(PathBuf::from(
+            get("WEB_DIR").as_deref().unwrap_or(DEFAULT_WEB_DIR).trim(),
+        ));
 
         Ok(Self {
             port,
@@ -308,11 +318,13 @@ impl Config {
             trust_proxy,
             cors_origins,
             upstream_timeout,
+            web_dir,
         })
     }
 
     /// A config for in-process tests: the given upstreams and secrets (≥ 32 bytes), rate
-    /// limiting OFF, no metrics listener, no proxy trust, default CORS origin and timeout.
+    /// limiting OFF, no metrics listener, no proxy trust, default CORS origin and timeout, no
+    /// web app.
     /// Every field is public; adjust what the test needs.
     pub fn for_test(jwt_secret: &str, identity_key: IdentityKey, upstreams: Upstreams) -> Self {
         Self {
@@ -326,6 +338,7 @@ impl Config {
             trust_proxy: false,
             cors_origins: vec![DEFAULT_CORS_ORIGINS.to_owned()],
             upstream_timeout: Duration::from_millis(DEFAULT_UPSTREAM_TIMEOUT_MS),
+            web_dir: None,
         }
     }
 
@@ -415,6 +428,7 @@ mod tests {
         assert_eq!(c.upstream_timeout, Duration::from_secs(10));
         assert!(!c.trust_proxy);
         assert_eq!(c.cors_origins, vec!["http://localhost:5173".to_owned()]);
+        assert_eq!(c.web_dir, Some(PathBuf::from("frontend/dist")));
         assert_eq!(c.upstreams.user.to_string(), "http://127.0.0.1:3001");
         assert_eq!(
             c.upstreams.notification.to_string(),
@@ -437,6 +451,7 @@ mod tests {
                 "http://localhost:5173, https://tickets.example.com",
             ),
             ("UPSTREAM_TIMEOUT_MS", "500"),
+            ("WEB_DIR", "/srv/web"),
         ])?;
         assert_eq!(c.port, 8080);
         assert_eq!(c.metrics_port, None);
@@ -446,6 +461,7 @@ mod tests {
         assert!(c.trust_proxy);
         assert_eq!(c.cors_origins.len(), 2);
         assert_eq!(c.upstream_timeout, Duration::from_millis(500));
+        assert_eq!(c.web_dir, Some(PathBuf::from("/srv/web")));
         Ok(())
     }
 

@@ -52,6 +52,14 @@ pub async fn run_on(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = AppState::new(&config)?;
+    if let Some(web) = &state.web {
+        let dir = web.root().display();
+        if web.is_built() {
+            tracing::info!(dir = %dir, "serving the web app (WEB_DIR)");
+        } else {
+            tracing::warn!(dir = %dir, "no web app in WEB_DIR (no index.html): `make web-build` builds it; non-API paths answer 404 until then");
+        }
+    }
     let metrics_shutdown = shutdown.child_token();
     let mut metrics_server = None;
     if let Some(metrics_listener) = metrics_listener {

@@ -129,7 +129,8 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
 }
 
 /// Access log line, request count and latency by method, `path` label (service name, `health`,
-/// `health_ready`, `health_all`, `docs` or `unmatched`) and status — label values are a fixed set, never raw paths.
+/// `health_ready`, `health_all`, `docs`, `web` (any other non-API path: the web app or its 404)
+/// or `unmatched`) and status — label values are a fixed set, never raw paths.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
@@ -140,6 +141,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         "/api/docs/openapi.json" => "docs",
         path => match routing::resolve(path) {
             Target::Proxy(service) => service.name(),
+            Target::NotFound if !path.starts_with("/api") => "web",
             Target::NotFound | Target::BadPath => "unmatched",
         },
     };

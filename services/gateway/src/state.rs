@@ -13,6 +13,7 @@ use ticketflow_common::health::Health;
 use crate::config::{Config, Upstreams};
 use crate::domain::rate_limit::{RateLimiter, DEFAULT_CAPACITY};
 use crate::middleware::Cors;
+use crate::routes::web::WebDir;
 use crate::SERVICE;
 
 pub type HttpClient = Client<HttpConnector, axum::body::Body>;
@@ -37,6 +38,8 @@ pub struct Inner {
     pub cors: Cors,
     pub health: Health,
     pub started: Instant,
+    /// The built web app (`WEB_DIR`), if configured.
+    pub web: Option<WebDir>,
 }
 
 impl std::ops::Deref for AppState {
@@ -76,6 +79,7 @@ impl AppState {
             cors: Cors::new(&config.cors_origins)?,
             health: Health::new(SERVICE),
             started: Instant::now(),
+            web: config.web_dir.clone().map(WebDir::new),
         })))
     }
 }

@@ -1,4 +1,5 @@
-//! The reverse proxy: everything under `/api/<prefix>` goes to its service, streamed both ways.
+//! The reverse proxy: everything under `/api/<prefix>` goes to its service, streamed both ways;
+//! any other path is the web app's (`routes::web`) or a 404.
 //!
 //! Responses are never buffered: the upstream body is handed to hyper frame by frame as it
 //! arrives, so long-lived streams (Server-Sent Events such as inventory's
@@ -48,18 +49,25 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// The fallback handler of the public router.
 pub async fn forward(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
-    let service =
-        match routing::resolve(path) {
-            Target::Proxy(service) => service,
-            Target::NotFound => {
-                return ApiError::not_found("NOT_FOUND", "No such route").into_response()
+    let service = match routing::resolve(path) {
+        Target::Proxy(service) => service,
+        Target::NotFound => {
+            // Not the API's: the web app's, if it has the path (after every API route).
+            if let Some(web) = &state.web {
+                if let Some(response) = web.serve(request.method(), path, request.headers()).await {
+                    return response;
+                }
             }
-            Target::BadPath => return ApiError::field(
+            return ApiError::not_found("NOT_FOUND", "No such route").into_response();
+        }
+        Target::BadPath => {
+            return ApiError::field(
                 "path",
                 "must not contain '.' or '..' segments, encoded separators or malformed escapes",
             )
-            .into_response(),
-        };
+            .into_response()
+        }
+    };
 
     let identity = auth::identify(&state.jwt_secret, request.headers());
     if identity.is_none() && !routing::is_public(request.method(), path) {

@@ -12,3 +12,4 @@ mod routing;
 mod streaming;
 mod support;
 mod upstream_failures;
+mod web;
