@@ -38,7 +38,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN test -f "services/${SERVICE}/Cargo.toml" || { echo "no such service: ${SERVICE}" >&2; exit 1; } \
  && bin=$([[ ${SERVICE} == gateway ]] && echo gateway || echo "${SERVICE}-service") \
  && cargo build --release --locked -p "ticketflow-${SERVICE}" --bin "${bin}" \
- && install -D -m 0755 "target/release/${bin}" /out/ticketflow
+ && install -D -m 0755 "target/release/${bin}" "/out/${bin}" \
+ && ln -s "${bin}" /out/ticketflow
 
 # --- runtime: glibc + zlib, no shell tools needed, non-root -----------------------------------
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
@@ -46,7 +47,8 @@ ARG SERVICE=gateway
 ARG PORT=3000
 RUN groupadd --system --gid 10001 ticketflow \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin ticketflow
-COPY --from=builder /out/ticketflow /usr/local/bin/ticketflow
+# The binary under its own name (e.g. `user-service seed-users`) and as `ticketflow`.
+COPY --from=builder /out/ /usr/local/bin/
 # Containers listen on every interface; the port is each service's default unless PORT is set.
 ENV BIND_ADDR=0.0.0.0 \
     METRICS_BIND_ADDR=0.0.0.0 \
