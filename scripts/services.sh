@@ -13,7 +13,7 @@ log_dir=.local/logs
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
 # binary:port, in start order (the gateway last, once its upstreams answer).
-SERVICES=(user-service:3001 event-service:3002 inventory-service:3004 booking-service:3003 payment-service:3005 gateway:3000)
+SERVICES=(user-service:3001 event-service:3002 inventory-service:3004 booking-service:3003 payment-service:3005 notification-service:3006 gateway:3000)
 
 log() { printf '[services] %s\n' "$*" >&2; }
 

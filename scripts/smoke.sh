@@ -64,7 +64,25 @@ demo=$(curl -fsS -X POST "$gw/api/users/login" -H 'Content-Type: application/jso
 [ "$demo" = ADMIN ] || fail "seeded admin logs in as $demo"
 echo "smoke: register -> login -> me through the gateway works; seeded admin is ADMIN"
 
+# Every service answers through the gateway.
+health=$(curl -fsS "$gw/health/all" | json 'd["status"] + " " + " ".join(s["name"] + "=" + s["status"] for s in d["services"])')
+[ "$health" = "up user=up event=up booking=up inventory=up payment=up notification=up" ] ||
+  fail "/health/all: $health"
+echo "smoke: /health/all is up, all six services"
+
 # The walkthrough users run, unmodified: register → book two free seats → CONFIRMED.
-BASE_URL=$gw bash scripts/demo.sh || fail "the walkthrough (scripts/demo.sh) failed"
+demo_email="demo-$(date +%s%N)@example.com"
+BASE_URL=$gw DEMO_EMAIL=$demo_email bash scripts/demo.sh || fail "the walkthrough (scripts/demo.sh) failed"
 echo "smoke: scripts/demo.sh walkthrough passed"
+
+# ... and its buyer got the welcome and the confirmation, with the calendar file.
+mailpit=$(bash scripts/with-env.sh printenv MAILPIT_URL)
+deadline=$((SECONDS + 60)) subjects=
+until subjects=$(curl -fsS -G "$mailpit/api/v1/search" --data-urlencode "query=to:\"$demo_email\"" |
+  json '"|".join(sorted(m["Subject"].split(" – ")[0] + ("+ics" if m["Attachments"] else "") for m in d["messages"]))') &&
+  [ "$subjects" = "Booking Confirmed+ics|Welcome to TicketFlow!" ]; do
+  ((SECONDS < deadline)) || fail "mails to $demo_email: got '$subjects'"
+  sleep 0.5
+done
+echo "smoke: the buyer got the welcome mail and the confirmation with its calendar file"
 

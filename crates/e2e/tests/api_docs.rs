@@ -1,6 +1,6 @@
 //! The API reference as clients get it: `GET /api/docs/openapi.json` on the gateway, in front of
-//! the real user-, event-, inventory-, booking- and payment-service, lists every route of
-//! them all.
+//! the real user-, event-, inventory-, booking-, payment- and notification-service, lists every
+//! route of them all.
 
 use std::collections::BTreeSet;
 
@@ -25,7 +25,7 @@ struct Stack {
     http: Client,
     _services: Vec<Spawned>,
     _pg: [TestPgDatabase; 3],
-    _mongo: [TestMongoDatabase; 2],
+    _mongo: [TestMongoDatabase; 3],
 }
 
 async fn start() -> anyhow::Result<Stack> {
@@ -51,6 +51,8 @@ async fn start() -> anyhow::Result<Stack> {
         topics::PAYMENT_PROCESSED,
         topics::BOOKING_FAILED,
         topics::BOOKING_CANCELLED,
+        topics::BOOKING_CONFIRMED,
+        topics::USER_REGISTERED,
     ])
     .await?;
     let mongo = TestMongoDatabase::create().await?;
@@ -105,14 +107,31 @@ async fn start() -> anyhow::Result<Stack> {
     })
     .await?;
 
-    // The services not built yet point at an address nobody listens on.
+    let notification_mongo = TestMongoDatabase::create().await?;
+    let notification_config = ticketflow_notification::Config::for_test(
+        notification_mongo.url(),
+        notification_mongo.name(),
+        &kafka_bootstrap()?,
+        &prefix,
+        test_identity_key(),
+        &setting("SMTP_HOST")?,
+        setting("SMTP_PORT")?.parse()?,
+    );
+    let mut notification = Spawned::start(|listener, shutdown| {
+        ticketflow_notification::run(notification_config, listener, shutdown)
+    })
+    .await?;
+
+    // Every upstream is set below; the rest of the table starts at an address nobody
+    // listens on.
     let nowhere = format!("http://{}", unreachable_addr()?);
     let upstreams = Upstreams::all(&nowhere)?
         .with(Service::User, &user.base)?
         .with(Service::Event, &event.base)?
         .with(Service::Inventory, &inventory.base)?
         .with(Service::Booking, &booking.base)?
-        .with(Service::Payment, &payment.base)?;
+        .with(Service::Payment, &payment.base)?
+        .with(Service::Notification, &notification.base)?;
     let mut gateway = Spawned::start(|listener, shutdown| {
         ticketflow_gateway::run(
             ticketflow_gateway::Config::for_test(TEST_JWT_SECRET, test_identity_key(), upstreams),
@@ -127,6 +146,7 @@ async fn start() -> anyhow::Result<Stack> {
     inventory.wait_ready("/health/ready").await?;
     booking.wait_ready("/health/ready").await?;
     payment.wait_ready("/health/ready").await?;
+    notification.wait_ready("/health/ready").await?;
     gateway.wait_ready("/health").await?;
     Ok(Stack {
         gateway: gateway.base.clone(),
@@ -136,11 +156,20 @@ async fn start() -> anyhow::Result<Stack> {
             ("inventory", inventory.base.clone()),
             ("booking", booking.base.clone()),
             ("payment", payment.base.clone()),
+            ("notification", notification.base.clone()),
         ],
         http: gateway.client.clone(),
-        _services: vec![gateway, user, event, inventory, booking, payment],
+        _services: vec![
+            gateway,
+            user,
+            event,
+            inventory,
+            booking,
+            payment,
+            notification,
+        ],
         _pg: [pg, inventory_pg, booking_pg],
-        _mongo: [mongo, payment_mongo],
+        _mongo: [mongo, payment_mongo, notification_mongo],
     })
 }
 
@@ -157,7 +186,7 @@ impl Stack {
 }
 
 /// Every route the gateway and the services built so far offer through the gateway.
-const THROUGH_THE_GATEWAY: [&str; 25] = [
+const THROUGH_THE_GATEWAY: [&str; 27] = [
     "GET /api/bookings/health",
     "GET /api/bookings/my",
     "GET /api/bookings/{id}",
@@ -167,6 +196,8 @@ const THROUGH_THE_GATEWAY: [&str; 25] = [
     "GET /api/events/{id}/poster",
     "GET /api/inventory/events/{eventId}/seats",
     "GET /api/inventory/events/{eventId}/seats/stream",
+    "GET /api/notifications/health",
+    "GET /api/notifications/recent",
     "GET /api/payments/booking/{bookingId}",
     "GET /api/payments/health",
     "GET /api/payments/{id}",
@@ -204,10 +235,24 @@ async fn the_gateway_document_lists_every_route_of_the_services_and_gateway() ->
     assert_eq!(operations(&merged), THROUGH_THE_GATEWAY, "{merged}");
     assert_eq!(
         merged["x-merged-services"],
-        json!(["user", "event", "booking", "inventory", "payment"])
+        json!([
+            "user",
+            "event",
+            "booking",
+            "inventory",
+            "payment",
+            "notification"
+        ])
     );
-    assert_eq!(merged["x-unavailable-services"], json!(["notification"]));
-    for service in ["user", "event", "booking", "inventory", "payment"] {
+    assert_eq!(merged["x-unavailable-services"], json!([]));
+    for service in [
+        "user",
+        "event",
+        "booking",
+        "inventory",
+        "payment",
+        "notification",
+    ] {
         assert_eq!(
             merged["x-internal-routes"][service],
             json!(INTERNAL),

@@ -28,6 +28,19 @@ pub struct Full {
     pub text: String,
     #[serde(rename = "HTML")]
     pub html: String,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default)]
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Attachment {
+    #[serde(rename = "PartID")]
+    pub part_id: String,
+    pub file_name: String,
+    pub content_type: String,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +84,19 @@ impl Mailpit {
             .error_for_status()?
             .json()
             .await?)
+    }
+
+    /// The bytes of one part of a message (an attachment's `part_id`).
+    pub async fn part(&self, id: &str, part_id: &str) -> anyhow::Result<Vec<u8>> {
+        Ok(self
+            .http
+            .get(format!("{}/api/v1/message/{id}/part/{part_id}", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?
+            .to_vec())
     }
 
     /// Waits until `count` messages to `recipient` have arrived.

@@ -143,6 +143,29 @@ enum Outcome {
     Stopped,
 }
 
+/// [`run_consumer`] until `shutdown`, started again with backoff whenever it cannot start
+/// (a broker that is not up yet), so a service outlives a late or restarted broker.
+pub async fn consume<H, Fut>(
+    config: ConsumerConfig,
+    producer: Producer,
+    handler: H,
+    shutdown: CancellationToken,
+) where
+    H: Fn(Delivery) -> Fut + Clone + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send,
+{
+    let what = format!("consuming {}", config.topics.join(", "));
+    crate::retry::until_ok(&what, &shutdown, || {
+        run_consumer(
+            config.clone(),
+            producer.clone(),
+            handler.clone(),
+            shutdown.clone(),
+        )
+    })
+    .await;
+}
+
 /// Consumes `config.topics` until `shutdown` fires, calling `handler` for every message.
 pub async fn run_consumer<H, Fut>(
     config: ConsumerConfig,

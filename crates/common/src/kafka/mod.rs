@@ -6,7 +6,7 @@ pub mod messages;
 mod producer;
 pub mod topics;
 
-pub use consumer::{run_consumer, ConsumerConfig, Delivery, HandlerError};
+pub use consumer::{consume, run_consumer, ConsumerConfig, Delivery, HandlerError};
 pub use envelope::{Envelope, Message};
 pub use producer::{correlation_headers, Producer, HEADER_REQUEST_ID, HEADER_TRACEPARENT};
 
