@@ -43,7 +43,7 @@ local-status: ## Show which local infrastructure processes are up
 
 SERVICE_PACKAGES := $(patsubst services/%/Cargo.toml,ticketflow-%,$(wildcard services/*/Cargo.toml))
 
-lint: deps ## rustfmt check + clippy with warnings as errors (also each service alone: its own features)
+lint: deps lint-deploy ## rustfmt check + clippy with warnings as errors (also each service alone: its own features); lint-deploy
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	@# The workspace build unifies common's features; each binary must also build with only its own.

@@ -140,3 +140,12 @@ k8s-scale: ## Scale a deployment: make k8s-scale deploy=gateway replicas=3
 k8s-status: ## Deployments, StatefulSets, Jobs, autoscalers and pods at a glance
 	$(KUBECTL) -n $(K8S_NS) get deploy,statefulset,job,hpa,pdb,pods
 	-$(KUBECTL) -n $(K8S_NS) get scaledobjects 2>/dev/null
+
+# --- deployment files -------------------------------------------------------------------------
+.PHONY: lint-deploy k8s-generate
+
+lint-deploy: ## Validate Dockerfiles (hadolint), compose (Compose schema), k8s (Kubernetes schemas) and their consistency with the code, offline
+	@bash scripts/deploy/lint.sh
+
+k8s-generate: ## Regenerate the derived k8s manifests (Deployments, policies, KEDA, topic Job, dashboard) from scripts/deploy/gen_k8s.py
+	@"$$(bash scripts/deploy/tools.sh)/python" scripts/deploy/gen_k8s.py

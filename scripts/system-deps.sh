@@ -4,13 +4,15 @@
 #
 # Build: rdkafka's `cmake-build` compiles librdkafka (cmake, a C/C++ toolchain, pkg-config,
 # libcurl and OpenSSL headers). Stack: PostgreSQL, Redis, Maven + JDK 17 for Kafka's jars.
-# Scripts: curl, jq. Go (for FerretDB and Mailpit) and Rust come with the machine.
+# Scripts: curl, jq. Deployment linters (make lint-deploy): python3 + venv. Go (for FerretDB and
+# Mailpit) and Rust come with the machine.
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev
   postgresql redis-server redis-tools maven openjdk-17-jdk-headless
   curl jq
+  python3 python3-venv
 )
 
 missing=()
