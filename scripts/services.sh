@@ -22,6 +22,8 @@ alive() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/
 
 up() {
   mkdir -p "$run_dir" "$log_dir"
+  # The web app the gateway serves (WEB_DIR=frontend/dist): rebuilt only when its sources changed.
+  bash frontend/scripts/ensure.sh build
   log "building service binaries"
   cargo build --quiet --bins
   for entry in "${SERVICES[@]}"; do

@@ -1,7 +1,7 @@
 // The seat map: one ARIA grid (rows grouped by section, as on the venue), operable with the
 // keyboard alone — arrows, Home/End, PageUp/PageDown, Enter or Space to pick — with a roving
 // tab stop, so Tab enters and leaves the map in one step.
-import { useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { Seat } from "../api/types";
 import {
   buildLayout,
@@ -27,6 +27,14 @@ export function SeatMap({ seats, selected, price, currency, onToggle }: SeatMapP
   const [active, setActive] = useState<string | null>(null);
   const cells = useRef(new Map<string, HTMLDivElement>());
   const chosen = useMemo(() => new Set(selected), [selected]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const hasSeats = rows.length > 0;
+
+  // On a narrow screen the map scrolls sideways: start at its centre, in front of the stage.
+  useEffect(() => {
+    const el = scroller.current;
+    if (el && hasSeats) el.scrollLeft = (el.scrollWidth - el.clientWidth) / 2;
+  }, [hasSeats]);
 
   if (rows.length === 0) {
     return <p className="muted">This event has no seat map yet.</p>;
@@ -63,7 +71,7 @@ export function SeatMap({ seats, selected, price, currency, onToggle }: SeatMapP
   };
 
   return (
-    <div className="seatmap-scroll">
+    <div className="seatmap-scroll" ref={scroller}>
       <div className="stage" aria-hidden="true">
         Stage
       </div>
