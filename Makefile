@@ -49,7 +49,7 @@ lint: deps lint-deploy ## rustfmt check + clippy with warnings as errors (also e
 	@# The workspace build unifies common's features; each binary must also build with only its own.
 	@for p in $(SERVICE_PACKAGES); do $(CARGO) clippy --locked -q -p $$p --lib --bins -- -D warnings || exit 1; done
 
-test: deps local-infra lint smoke test-only ## Start the native stack, lint, run every test
+test: deps local-infra lint web-test smoke web-e2e test-only ## Start the native stack, lint, run every test (the web app's Vitest and browser tests too)
 
 test-only: ## Run every test against an already running native stack
 	$(CARGO) test --workspace --locked

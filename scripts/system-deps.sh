@@ -13,6 +13,7 @@ PACKAGES=(
   postgresql redis-server redis-tools maven openjdk-17-jdk-headless
   curl jq
   python3 python3-venv
+  chromium fonts-dejavu-core # make web-e2e: the browser playwright-core drives, a font for its pages
 )
 
 missing=()
