@@ -198,6 +198,8 @@ def k8s_docs() -> list[tuple[str, dict]]:
     out = []
     for path in sorted(ROOT.glob("k8s/**/*.yaml")):
         rel = str(path.relative_to(ROOT))
+        if rel == "k8s/kustomization.yaml":
+            continue
         text = path.read_text()
         for doc in yaml.safe_load_all(text):
             if doc:
@@ -333,6 +335,27 @@ def check_dashboard(exported: set[str]) -> None:
                     problem(f"k8s/monitoring/dashboards/ticketflow.json: panel '{p['title']}' uses {name}, which no code exports")
 
 
+def check_kustomization() -> None:
+    kust = yaml.safe_load((ROOT / "k8s/kustomization.yaml").read_text())
+    listed = set(kust.get("resources", []))
+    for path in sorted(ROOT.glob("k8s/**/*.yaml")):
+        rel = str(path.relative_to(ROOT / "k8s"))
+        if rel in ("kustomization.yaml", "secret.example.yaml") or rel.startswith("keda/"):
+            continue
+        if rel not in listed:
+            problem(f"k8s/kustomization.yaml: {rel} is not in resources")
+    for rel in listed:
+        if not (ROOT / "k8s" / rel).exists():
+            problem(f"k8s/kustomization.yaml: {rel} does not exist")
+    images = {i["name"] for i in kust.get("images", [])}
+    for _, doc in k8s_docs():
+        for spec in pod_specs(doc):
+            for c in spec.get("containers", []):
+                base = c["image"].split(":")[0]
+                if base.startswith("ticketflow/") and base not in images:
+                    problem(f"k8s/kustomization.yaml: image {base} has no images: entry")
+
+
 def check_healthcheck() -> None:
     # The images' HEALTHCHECK and compose's run `<binary> healthcheck` (crates/common healthcheck.rs).
     for main in sorted(ROOT.glob("services/*/src/main.rs")):
@@ -342,6 +365,7 @@ def check_healthcheck() -> None:
 
 def main() -> int:
     check_healthcheck()
+    check_kustomization()
     svcs = services()
     code, example, known = code_vars(), env_example(), topics()
     check_compose(svcs, code, example, known)
