@@ -76,6 +76,11 @@ pub fn random_secret() -> String {
 }
 
 pub async fn start(options: &Options) -> anyhow::Result<Stack> {
+    start_with(options, &[]).await
+}
+
+/// [`start`], with `extra_env` given to every process (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`).
+pub async fn start_with(options: &Options, extra_env: &[(&str, &str)]) -> anyhow::Result<Stack> {
     let fleet = Fleet::new(options.name)?;
     eprintln!(
         "{}: service logs in {}",
@@ -94,13 +99,14 @@ pub async fn start(options: &Options) -> anyhow::Result<Stack> {
     let timeout = options.booking_timeout_ms.to_string();
     let ttl = options.seat_lock_ttl_ms.to_string();
     let delay = options.payment_delay_ms.to_string();
-    let common: [(&str, &str); 5] = [
+    let mut common: Vec<(&str, &str)> = vec![
         ("KAFKA_BOOTSTRAP_SERVERS", &kafka),
         ("KAFKA_TOPIC_PREFIX", &prefix),
         ("INTERNAL_SECRET", &internal_secret),
         ("LOG_FORMAT", "json"),
         ("RUST_LOG", "warn"),
     ];
+    common.extend_from_slice(extra_env);
     let with = |extra: &[(&'static str, &str)]| -> Vec<(String, String)> {
         common
             .iter()
