@@ -72,14 +72,7 @@ async fn start(config: Config, state: AppState, producer: Producer, shutdown: Ca
     }
     state.database.mark_schema_ready();
     tracing::info!("schema ready, starting consumer, relay and timeout sweeper");
-    let consumer = {
-        let (state, producer, shutdown) = (state.clone(), producer.clone(), shutdown.clone());
-        async move {
-            if let Err(err) = messaging::consume(&config, state, producer, shutdown).await {
-                tracing::error!(error = format!("{err:#}"), "consumer stopped");
-            }
-        }
-    };
+    let consumer = messaging::consume(&config, state.clone(), producer.clone(), shutdown.clone());
     tokio::join!(
         consumer,
         Relay::new(pool, producer).run(shutdown.clone()),

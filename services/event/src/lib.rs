@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use ticketflow_common::kafka::{ConsumerConfig, Producer};
+use ticketflow_common::kafka::Producer;
 use ticketflow_common::{retry, server};
 
 pub use config::Config;
@@ -91,7 +91,7 @@ async fn start_store(
     state.set_store(store.clone());
     tracing::info!(database = %config.mongodb_db, "MongoDB connected");
     let indexes = tokio::spawn(ensure_indexes(store.clone(), shutdown.clone()));
-    let consumer = tokio::spawn(consume_availability(
+    let consumer = tokio::spawn(availability::consume(
         availability::consumer_config(&config),
         store.clone(),
         producer.clone(),
@@ -104,25 +104,6 @@ async fn start_store(
     if let Err(err) = consumer.await {
         tracing::warn!(error = %err, "seats.availability consumer ended abnormally");
     }
-}
-
-/// Runs the `seats.availability` consumer until `shutdown`, restarting it (with backoff) if
-/// it fails to start.
-async fn consume_availability(
-    config: ConsumerConfig,
-    store: Store,
-    producer: Producer,
-    shutdown: CancellationToken,
-) {
-    retry::until_ok("consuming seats.availability", &shutdown, || {
-        availability::consume(
-            config.clone(),
-            store.clone(),
-            producer.clone(),
-            shutdown.clone(),
-        )
-    })
-    .await;
 }
 
 async fn ensure_indexes(store: Store, shutdown: CancellationToken) {

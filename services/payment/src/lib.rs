@@ -17,7 +17,7 @@ pub mod view;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use ticketflow_common::kafka::{ConsumerConfig, Producer};
+use ticketflow_common::kafka::Producer;
 use ticketflow_common::{retry, server};
 
 pub use config::Config;
@@ -87,7 +87,7 @@ async fn start_store(
         return;
     }
     tracing::info!("MongoDB indexes ready");
-    let consumer = tokio::spawn(consume(
+    let consumer = tokio::spawn(messaging::consume(
         messaging::consumer_config(&config),
         state,
         producer.clone(),
@@ -99,22 +99,4 @@ async fn start_store(
     if let Err(err) = consumer.await {
         tracing::warn!(error = %err, "payment consumer ended abnormally");
     }
-}
-
-/// Runs the consumer until `shutdown`, restarting it (with backoff) if it fails to start.
-async fn consume(
-    config: ConsumerConfig,
-    state: AppState,
-    producer: Producer,
-    shutdown: CancellationToken,
-) {
-    retry::until_ok("consuming payment topics", &shutdown, || {
-        messaging::consume(
-            config.clone(),
-            state.clone(),
-            producer.clone(),
-            shutdown.clone(),
-        )
-    })
-    .await;
 }

@@ -5,7 +5,7 @@ use ticketflow_common::kafka::messages::{
     PaymentProcessed, SeatsLockFailed, SeatsLocked, PAYMENT_SUCCESS,
 };
 use ticketflow_common::kafka::{
-    run_consumer, topics, ConsumerConfig, Delivery, HandlerError, Producer,
+    self as kafka, topics, ConsumerConfig, Delivery, HandlerError, Producer,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -26,19 +26,14 @@ pub async fn consume(
     state: AppState,
     producer: Producer,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) {
     let consumer = ConsumerConfig::new(&config.kafka_bootstrap, CONSUMER_GROUP, &CONSUMED)
         .with_topic_prefix(&config.kafka_topic_prefix);
-    run_consumer(
-        consumer,
-        producer,
-        move |delivery| {
-            let state = state.clone();
-            async move { handle(&state, &delivery).await }
-        },
-        shutdown,
-    )
-    .await
+    let handler = move |delivery: Delivery| {
+        let state = state.clone();
+        async move { handle(&state, &delivery).await }
+    };
+    kafka::consume(consumer, producer, handler, shutdown).await;
 }
 
 async fn handle(state: &AppState, delivery: &Delivery) -> Result<(), HandlerError> {

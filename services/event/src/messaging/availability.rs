@@ -11,7 +11,7 @@
 use anyhow::anyhow;
 use ticketflow_common::kafka::messages::SeatsAvailability;
 use ticketflow_common::kafka::{
-    run_consumer, ConsumerConfig, Delivery, HandlerError, Message, Producer,
+    self as kafka, ConsumerConfig, Delivery, HandlerError, Message, Producer,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -27,23 +27,19 @@ pub fn consumer_config(config: &Config) -> ConsumerConfig {
         .with_topic_prefix(&config.kafka_topic_prefix)
 }
 
-/// Consumes until `shutdown` fires. `producer` (carrying the same prefix) takes dead letters.
+/// Consumes until `shutdown` fires (restarted with backoff if it cannot start). `producer`
+/// (carrying the same prefix) takes dead letters.
 pub async fn consume(
     config: ConsumerConfig,
     store: Store,
     producer: Producer,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    run_consumer(
-        config,
-        producer,
-        move |delivery| {
-            let store = store.clone();
-            async move { handle(&store, &delivery).await }
-        },
-        shutdown,
-    )
-    .await
+) {
+    let handler = move |delivery: Delivery| {
+        let store = store.clone();
+        async move { handle(&store, &delivery).await }
+    };
+    kafka::consume(config, producer, handler, shutdown).await;
 }
 
 /// Applies one report.

@@ -5,7 +5,7 @@
 
 use ticketflow_common::kafka::messages::{BookingCancelled, BookingFailed, PaymentRequested};
 use ticketflow_common::kafka::{
-    run_consumer, topics, ConsumerConfig, Delivery, HandlerError, Producer,
+    self as kafka, topics, ConsumerConfig, Delivery, HandlerError, Producer,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -37,17 +37,12 @@ pub async fn consume(
     state: AppState,
     producer: Producer,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    run_consumer(
-        config,
-        producer,
-        move |delivery| {
-            let state = state.clone();
-            async move { handle(&state, &delivery).await }
-        },
-        shutdown,
-    )
-    .await
+) {
+    let handler = move |delivery: Delivery| {
+        let state = state.clone();
+        async move { handle(&state, &delivery).await }
+    };
+    kafka::consume(config, producer, handler, shutdown).await;
 }
 
 async fn handle(state: &AppState, delivery: &Delivery) -> Result<(), HandlerError> {
