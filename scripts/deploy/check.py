@@ -170,6 +170,15 @@ def check_compose(svcs: dict[str, int], code: set[str], example: set[str], known
     for svc in svcs:
         if svc not in ours:
             problem(f"docker-compose.yml: no service runs image ticketflow/{svc}")
+    dev = yaml.safe_load(dev_text)
+    for name, spec in (dev.get("services") or {}).items():
+        if name in ours.values():
+            for var in spec.get("environment") or {}:
+                set_vars.add(var)
+                if var not in code and var not in example:
+                    problem(f"docker-compose.dev.yml: {name} sets {var}, which neither the code nor .env.example knows")
+        elif name not in base["services"] and "image" not in spec:
+            problem(f"docker-compose.dev.yml: {name} is not in docker-compose.yml and has no image")
     for spec in base["services"].values():
         for var, value in (spec.get("environment") or {}).items():
             check_service_url("docker-compose.yml", var, str(value), svcs)
