@@ -365,6 +365,24 @@ def check_kustomization() -> None:
                     problem(f"k8s/kustomization.yaml: image {base} has no images: entry")
 
 
+# CONTRACT §13: operators' targets; `make help` must list every one.
+CONTRACT_TARGETS = """help setup dev dev-infra dev-stop dev-clean restart rebuild logs logs-gateway logs-user
+logs-event logs-booking logs-inventory logs-payment logs-notification health health-individual seed
+psql-users psql-bookings psql-inventory mongo-shell redis-cli kafka-topics kafka-topic-describe
+kafka-consume kafka-groups kafka-lag build build-push prod-up prod-down k8s-namespace k8s-infra
+k8s-monitoring k8s-services k8s-keda k8s-ingress k8s-apply k8s-delete k8s-pods k8s-logs k8s-scale
+k8s-status clean lint test demo up down ps audit bench""".split()
+
+
+def check_make_targets() -> None:
+    out = subprocess.run(["make", "--no-print-directory", "-s", "help"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    listed = {re.sub(r"\x1b\[[0-9;]*m", "", line).split()[0] for line in out.splitlines() if line.strip()}
+    for target in CONTRACT_TARGETS:
+        if target not in listed:
+            problem(f"make help does not list `{target}` (CONTRACT §13)")
+
+
 def check_healthcheck() -> None:
     # The images' HEALTHCHECK and compose's run `<binary> healthcheck` (crates/common healthcheck.rs).
     for main in sorted(ROOT.glob("services/*/src/main.rs")):
@@ -375,6 +393,7 @@ def check_healthcheck() -> None:
 def main() -> int:
     check_healthcheck()
     check_kustomization()
+    check_make_targets()
     svcs = services()
     code, example, known = code_vars(), env_example(), topics()
     check_compose(svcs, code, example, known)
