@@ -11,6 +11,7 @@ import { api, axe, eventually, launch, person, PHONE, screenshots, tabTo, WIDE }
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const eventName = `E2E Night ${run}`;
 let browser;
+let pendingSeen = false;
 const violations = [];
 const people = [];
 
@@ -49,6 +50,13 @@ async function bookTwoSeatsWithKeyboard(page, eventId) {
   await page.waitForURL(/\/bookings\/[0-9a-f-]{36}$/);
   const bookingId = page.url().split("/").pop();
   const section = page.locator("section.booking");
+  await section.waitFor();
+  if ((await section.getAttribute("data-status")) === "PENDING") {
+    // The pending state (run.sh's fleet delays each charge by PAYMENT_DELAY_MS to show it).
+    await page.getByRole("heading", { name: "Booking in progress" }).waitFor();
+    pendingSeen = true;
+    await check(page, "booking-pending");
+  }
   const status = await eventually(
     "the booking to end",
     async () => {
@@ -147,6 +155,7 @@ test("admin adds an event; a fan books two seats by keyboard, sees them confirme
     booked = await bookTwoSeatsWithKeyboard(fan.page, eventId);
   }
   assert.equal(booked.status, "CONFIRMED");
+  if (process.env.E2E_SLOW_PAYMENTS === "1") assert.ok(pendingSeen, "the booking page showed the pending state");
   await fan.page.getByRole("heading", { name: "You're going! Booking confirmed" }).waitFor();
   await check(fan.page, "booking-confirmed");
 
@@ -171,6 +180,12 @@ test("admin adds an event; a fan books two seats by keyboard, sees them confirme
   await check(fan.page, "my-bookings");
   await item.getByRole("button", { name: "Cancel booking" }).click();
   await item.getByRole("group", { name: /Confirm cancelling/ }).waitFor();
+  assert.equal(
+    await fan.page.evaluate(() => document.activeElement?.textContent),
+    "Yes, cancel booking",
+    "focus moves to the confirmation",
+  );
+  await check(fan.page, "my-bookings-confirm");
   await item.getByRole("button", { name: "Yes, cancel booking" }).click();
   await eventually("the booking to show cancelled", async () => (await item.getAttribute("data-status")) === "CANCELLED", 10_000);
   await fan.page.getByText(`Booking for ${eventName} cancelled.`).waitFor();

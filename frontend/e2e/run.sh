@@ -10,6 +10,8 @@
 #                               minute; the native default (100 per minute) is for one person
 #   SEAT_STREAM_HEARTBEAT_MS=2000  streams of pages left behind are noticed (and their per-IP
 #                               slot freed) in 2 s instead of 15
+#   PAYMENT_DELAY_MS=1500       each charge takes 1.5 s, so the booking's pending state is on
+#                               screen long enough to be checked
 # When the gateway already runs (your `make up`), the tests use it as it is and retry a booking
 # the mock provider declined; a low RATE_LIMIT_MAX there can make them fail with 429s.
 #
@@ -34,7 +36,8 @@ if [[ -z ${BASE_URL:-} ]]; then
   else
     log "starting the fleet (scripts/services.sh up) for the browser tests"
     trap 'bash "$root/scripts/services.sh" down >/dev/null 2>&1 || true' EXIT
-    export PAYMENT_SUCCESS_RATE=1 RATE_LIMIT_MAX=1000 SEAT_STREAM_HEARTBEAT_MS=2000
+    export PAYMENT_SUCCESS_RATE=1 RATE_LIMIT_MAX=1000 SEAT_STREAM_HEARTBEAT_MS=2000 PAYMENT_DELAY_MS=1500
+    export E2E_SLOW_PAYMENTS=1
     bash "$root/scripts/services.sh" up
   fi
   bash "$root/scripts/seed.sh" >/dev/null

@@ -1,7 +1,7 @@
 // A booking in progress: polled until the saga ends (seats held → payment → confirmed),
 // with a readable message on failure and a clear note if it takes unusually long.
 import { useEffect, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useLocation, useParams } from "react-router-dom";
 import { api, ApiError, describeError } from "../api/client";
 import type { Booking } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
@@ -18,6 +18,7 @@ const GIVE_UP_MS = 150_000;
 export default function BookingPage() {
   const { id = "" } = useParams();
   const { user, loading } = useAuth();
+  const planned = (useLocation().state as { seats?: string[] } | null)?.seats;
   const [booking, setBooking] = useState<Booking | null>(null);
   const [missing, setMissing] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -114,7 +115,11 @@ export default function BookingPage() {
       <dl className="facts">
         <div>
           <dt>Seats</dt>
-          <dd>{booking.seatLabels.length ? booking.seatLabels.join(", ") : `${booking.seatIds.length} seats`}</dd>
+          <dd>
+            {booking.seatLabels.length
+              ? booking.seatLabels.join(", ")
+              : (planned?.join(", ") ?? `${booking.seatIds.length} seats`)}
+          </dd>
         </div>
         <div>
           <dt>Amount</dt>

@@ -7,6 +7,7 @@ import type { Event, Seat } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { Notice, Spinner } from "../components/ui";
 import { formatDateTime, formatMoney } from "../lib/format";
+import { seatName } from "../seatmap/model";
 import { SeatPicker } from "../seatmap/SeatPicker";
 import NotFoundPage from "./NotFoundPage";
 
@@ -72,7 +73,8 @@ export default function EventPage() {
     setBooking(true);
     try {
       const created = await api.book(event.id, seats.map((s) => s.id), newKey());
-      navigate(`/bookings/${created.bookingId ?? created.id}`);
+      // The seat names go along: the booking only has its labels once the seats are held.
+      navigate(`/bookings/${created.bookingId ?? created.id}`, { state: { seats: seats.map(seatName) } });
     } catch (e) {
       setBooking(false);
       if (e instanceof ApiError && e.code === "EVENT_ALREADY_STARTED") {
