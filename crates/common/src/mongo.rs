@@ -1,5 +1,5 @@
-//! What MongoDB services share (feature `mongo`): error classification, per-document update
-//! locks for FerretDB v1, and the in-document outbox.
+//! What MongoDB services share (feature `mongo`): connecting, creating indexes, error
+//! classification, per-document update locks for FerretDB v1, and the in-document outbox.
 //!
 //! MongoDB (and FerretDB) give no multi-document transaction, so a message is written inside
 //! the document whose change it announces, in the same insert or update (fields [`OUTBOX`] and
@@ -19,8 +19,8 @@ use std::time::Duration;
 use anyhow::Context;
 use mongodb::bson::{doc, Bson, DateTime as BsonDateTime, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
-use mongodb::options::ReturnDocument;
-use mongodb::Collection;
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +32,50 @@ pub const OUTBOX: &str = "outbox";
 pub const OUTBOX_PENDING_SINCE: &str = "outbox_pending_since";
 /// Documents one relay pass handles at most before sleeping again.
 const MAX_PER_PASS: usize = 100;
+
+/// `db_name` on the server at `url`, through a client that fails fast (3 s) when the server
+/// is unreachable, so requests answer `503` instead of hanging. Does not need the server to be
+/// up yet; `app_name` names the client in the server's logs.
+pub async fn database(url: &str, db_name: &str, app_name: &str) -> Result<Database, MongoError> {
+    let mut options = ClientOptions::parse(url).await?;
+    options.app_name = Some(app_name.to_owned());
+    options.server_selection_timeout = Some(Duration::from_secs(3));
+    options.connect_timeout = Some(Duration::from_secs(3));
+    Ok(Client::with_options(options)?.database(db_name))
+}
+
+pub async fn ping(db: &Database) -> Result<(), MongoError> {
+    db.run_command(doc! {"ping": 1}).await?;
+    Ok(())
+}
+
+/// An index a store wants: its keys, its name, and whether it is unique.
+pub type IndexSpec = (Document, &'static str, bool);
+
+/// Creates the indexes of `wanted` that `collection` lacks (idempotent), one `createIndexes`
+/// each: FerretDB v1.24 drops the connection when one call names indexes that all exist.
+pub async fn create_missing_indexes<T: Send + Sync>(
+    collection: &Collection<T>,
+    wanted: &[IndexSpec],
+) -> Result<(), MongoError> {
+    // `listIndexes` on a collection that does not exist yet fails (NamespaceNotFound).
+    let existing = collection.list_index_names().await.unwrap_or_default();
+    for (keys, name, unique) in wanted {
+        if existing.iter().any(|n| n == name) {
+            continue;
+        }
+        let options = IndexOptions::builder()
+            .name((*name).to_owned())
+            .unique(*unique)
+            .build();
+        let model = IndexModel::builder()
+            .keys(keys.clone())
+            .options(options)
+            .build();
+        collection.create_index(model).await?;
+    }
+    Ok(())
+}
 
 /// `true` for a unique-index violation (`E11000`), e.g. an `_id` that already exists.
 pub fn is_duplicate(err: &MongoError) -> bool {

@@ -8,15 +8,14 @@
 //! inventory-service has reported its seats, `availability_version` (the `version` of the
 //! `seats.availability` message `available_seats` was last taken from).
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::Error as MongoError;
-use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
+use ticketflow_common::mongo;
 
 use crate::domain::listing::{literal_pattern, ListQuery};
 
@@ -118,15 +117,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// A client that fails fast (3 s) when the server is unreachable, so requests answer
-    /// `503` instead of hanging. Does not need the server to be up yet.
+    /// See [`mongo::database`]: fails fast, does not need the server up yet.
     pub async fn connect(url: &str, db_name: &str) -> StoreResult<Self> {
-        let mut options = ClientOptions::parse(url).await?;
-        options.app_name = Some("event-service".to_owned());
-        options.server_selection_timeout = Some(Duration::from_secs(3));
-        options.connect_timeout = Some(Duration::from_secs(3));
-        let client = Client::with_options(options)?;
-        Ok(Self::new(client.database(db_name)))
+        Ok(Self::new(
+            mongo::database(url, db_name, "event-service").await?,
+        ))
     }
 
     pub fn new(db: Database) -> Self {
@@ -143,8 +138,7 @@ impl Store {
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        self.db.run_command(doc! {"ping": 1}).await?;
-        Ok(())
+        mongo::ping(&self.db).await
     }
 
     /// Creates the indexes that are missing (idempotent). One `createIndexes` per missing
@@ -155,20 +149,25 @@ impl Store {
         // case-insensitive name/description search is a regex no index can serve, so the
         // date/venue bounds are what keep it cheap.
         let events = [
-            (doc! {"date": 1, "_id": 1}, "date_id"),
+            (doc! {"date": 1, "_id": 1}, "date_id", false),
             (
                 doc! {"venue_id": 1, "date": 1, "_id": 1},
                 "venue_id_date_id",
+                false,
             ),
-            (doc! {"tags": 1}, "tags"),
-            (doc! {"outbox_pending_since": 1}, "outbox_pending_since"),
+            (doc! {"tags": 1}, "tags", false),
+            (
+                doc! {"outbox_pending_since": 1},
+                "outbox_pending_since",
+                false,
+            ),
         ];
         let venues = [
-            (doc! {"city": 1, "country": 1}, "city_country"),
-            (doc! {"name": 1, "_id": 1}, "name_id"),
+            (doc! {"city": 1, "country": 1}, "city_country", false),
+            (doc! {"name": 1, "_id": 1}, "name_id", false),
         ];
-        create_missing(&self.events, &events).await?;
-        create_missing(&self.venues, &venues).await?;
+        mongo::create_missing_indexes(&self.events, &events).await?;
+        mongo::create_missing_indexes(&self.venues, &venues).await?;
         Ok(())
     }
 
@@ -391,25 +390,6 @@ impl Store {
             .count_documents(doc! {"outbox_pending_since": {"$exists": true}})
             .await
     }
-}
-
-async fn create_missing<T: Send + Sync>(
-    collection: &Collection<T>,
-    wanted: &[(Document, &str)],
-) -> StoreResult<()> {
-    // `listIndexes` on a collection that does not exist yet fails (NamespaceNotFound).
-    let existing = collection.list_index_names().await.unwrap_or_default();
-    for (keys, name) in wanted {
-        if existing.iter().any(|n| n == name) {
-            continue;
-        }
-        let model = IndexModel::builder()
-            .keys(keys.clone())
-            .options(IndexOptions::builder().name((*name).to_owned()).build())
-            .build();
-        collection.create_index(model).await?;
-    }
-    Ok(())
 }
 
 fn base_filter(query: &ListQuery) -> Document {

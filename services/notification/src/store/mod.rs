@@ -5,13 +5,12 @@
 //! (lowercase UUID v4), BSON dates. A unique index on `message_id` is what makes a redelivered
 //! message find the record of the first delivery instead of making a second one.
 
-use std::time::Duration;
-
 use mongodb::bson::{doc, DateTime as BsonDateTime};
 use mongodb::error::Error as MongoError;
-use mongodb::options::{ClientOptions, FindOneAndUpdateOptions, IndexOptions, ReturnDocument};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::options::{FindOneAndUpdateOptions, ReturnDocument};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
+use ticketflow_common::mongo;
 
 pub use ticketflow_common::mongo::{is_duplicate, is_unavailable};
 
@@ -88,15 +87,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// A client that fails fast (3 s) when the server is unreachable, so requests answer
-    /// `503` instead of hanging. Does not need the server to be up yet.
+    /// See [`mongo::database`]: fails fast, does not need the server up yet.
     pub async fn connect(url: &str, db_name: &str) -> StoreResult<Self> {
-        let mut options = ClientOptions::parse(url).await?;
-        options.app_name = Some("notification-service".to_owned());
-        options.server_selection_timeout = Some(Duration::from_secs(3));
-        options.connect_timeout = Some(Duration::from_secs(3));
-        let client = Client::with_options(options)?;
-        Ok(Self::new(client.database(db_name)))
+        Ok(Self::new(
+            mongo::database(url, db_name, "notification-service").await?,
+        ))
     }
 
     pub fn new(db: Database) -> Self {
@@ -111,35 +106,16 @@ impl Store {
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        self.db.run_command(doc! {"ping": 1}).await?;
-        Ok(())
+        mongo::ping(&self.db).await
     }
 
-    /// Creates the indexes that are missing (idempotent), one `createIndexes` each (FerretDB
-    /// v1.24 drops the connection when one call names indexes that all exist already).
+    /// Creates the indexes that are missing (idempotent).
     pub async fn ensure_indexes(&self) -> StoreResult<()> {
-        // `listIndexes` on a collection that does not exist yet fails (NamespaceNotFound).
-        let existing = self
-            .notifications
-            .list_index_names()
-            .await
-            .unwrap_or_default();
         let wanted = [
             (doc! {"message_id": 1}, MESSAGE_ID_INDEX, true),
             (doc! {"user_id": 1, "created_at": -1}, "user_recent", false),
         ];
-        for (keys, name, unique) in wanted {
-            if existing.iter().any(|n| n == name) {
-                continue;
-            }
-            let options = IndexOptions::builder()
-                .name(name.to_owned())
-                .unique(unique)
-                .build();
-            let model = IndexModel::builder().keys(keys).options(options).build();
-            self.notifications.create_index(model).await?;
-        }
-        Ok(())
+        mongo::create_missing_indexes(&self.notifications, &wanted).await
     }
 
     /// Records `record` unless its message was recorded before; either way returns the stored

@@ -8,14 +8,14 @@
 //! `ticketflow_common::mongo`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use mongodb::bson::{doc, Document};
 use mongodb::error::Error as MongoError;
-use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
-use ticketflow_common::mongo::{DocumentOutbox, OutboxMessage, OutboxStore, Pending, UpdateLocks};
+use ticketflow_common::mongo::{
+    self, DocumentOutbox, OutboxMessage, OutboxStore, Pending, UpdateLocks,
+};
 
 pub use mongodb::bson::DateTime as BsonDateTime;
 pub use ticketflow_common::mongo::{is_duplicate, is_unavailable};
@@ -86,15 +86,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// A client that fails fast (3 s) when the server is unreachable, so requests answer
-    /// `503` instead of hanging. Does not need the server to be up yet.
+    /// See [`mongo::database`]: fails fast, does not need the server up yet.
     pub async fn connect(url: &str, db_name: &str) -> StoreResult<Self> {
-        let mut options = ClientOptions::parse(url).await?;
-        options.app_name = Some("payment-service".to_owned());
-        options.server_selection_timeout = Some(Duration::from_secs(3));
-        options.connect_timeout = Some(Duration::from_secs(3));
-        let client = Client::with_options(options)?;
-        Ok(Self::new(client.database(db_name)))
+        Ok(Self::new(
+            mongo::database(url, db_name, "payment-service").await?,
+        ))
     }
 
     pub fn new(db: Database) -> Self {
@@ -112,15 +108,11 @@ impl Store {
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        self.db.run_command(doc! {"ping": 1}).await?;
-        Ok(())
+        mongo::ping(&self.db).await
     }
 
-    /// Creates the indexes that are missing (idempotent), one `createIndexes` each (FerretDB
-    /// v1.24 drops the connection when one call names indexes that all exist already).
+    /// Creates the indexes that are missing (idempotent).
     pub async fn ensure_indexes(&self) -> StoreResult<()> {
-        // `listIndexes` on a collection that does not exist yet fails (NamespaceNotFound).
-        let existing = self.payments.list_index_names().await.unwrap_or_default();
         let wanted = [
             (doc! {"booking_id": 1}, "booking_id_unique", true),
             (
@@ -129,18 +121,7 @@ impl Store {
                 false,
             ),
         ];
-        for (keys, name, unique) in wanted {
-            if existing.iter().any(|n| n == name) {
-                continue;
-            }
-            let options = IndexOptions::builder()
-                .name(name.to_owned())
-                .unique(unique)
-                .build();
-            let model = IndexModel::builder().keys(keys).options(options).build();
-            self.payments.create_index(model).await?;
-        }
-        Ok(())
+        mongo::create_missing_indexes(&self.payments, &wanted).await
     }
 
     /// Inserts the payment with its pending messages in one write; a second document for the
