@@ -12,10 +12,10 @@ catalogue="${SEED_CATALOGUE:-infra/seed/catalogue.json}"
 
 fail() { echo "seed: FAILED during $1" >&2; exit 1; }
 
-# Natively by default. Against running containers (compose services user-service and
-# event-service, whose images carry the binaries and the built-in catalogue):
-#   SEED_COMPOSE=1 make seed
-if [ -n "${SEED_COMPOSE:-}" ]; then
+# Natively, or against running containers (compose services user-service and event-service,
+# whose images carry the binaries and the built-in catalogue) when scripts/ops.sh's mode is
+# docker (a Docker engine answers; TICKETFLOW_MODE=docker|native chooses) or SEED_COMPOSE=1.
+if [ -n "${SEED_COMPOSE:-}" ] || [ "$(bash scripts/ops.sh mode)" = docker ]; then
   user_seed=(docker compose exec -T user-service user-service seed-users)
   event_seed=(docker compose exec -T event-service event-service seed)
 else
