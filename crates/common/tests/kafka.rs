@@ -9,7 +9,9 @@ use ticketflow_common::context::RequestContext;
 use ticketflow_common::kafka::{
     run_consumer, topics, ConsumerConfig, Delivery, Envelope, HandlerError, Message, Producer,
 };
-use ticketflow_testkit::{create_topic, kafka_bootstrap, unique_name, TopicWatcher};
+use ticketflow_testkit::{
+    create_topic, kafka_bootstrap, private_topics, unique_name, TopicWatcher,
+};
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -93,20 +95,23 @@ async fn round_trip_carries_envelope_key_and_correlation_headers() -> anyhow::Re
         }
     }
 
-    let producer = Producer::new(&kafka_bootstrap()?)?;
+    // The contract topic under a prefix of this test's own: a local notification-service
+    // reads the shared one, and this payload is not a whole `user.registered`.
+    let prefix = private_topics(&[topics::USER_REGISTERED]).await?;
+    let producer = Producer::new(&kafka_bootstrap()?)?.with_topic_prefix(&prefix);
     let user_id = uuid::Uuid::new_v4().to_string();
     let ctx = RequestContext::from_incoming(Some("req-round-trip"), None);
     let traceparent = ctx.traceparent.clone();
 
-    // The runner reads the real contract topic from its end; only our user id matters.
+    // The runner sees contract topic names; only our user id matters.
     type Got = (Delivery, Envelope<Registered>, Option<String>);
     let received: Arc<Mutex<Vec<Got>>> = Arc::default();
     let shutdown = CancellationToken::new();
     let runner = {
         let received = received.clone();
         let user_id = user_id.clone();
-        let mut cfg = config(topics::USER_REGISTERED, &unique_name("tftest-group"))?;
-        cfg.topics = vec![topics::USER_REGISTERED.to_owned()];
+        let cfg = config(topics::USER_REGISTERED, &unique_name("tftest-group"))?
+            .with_topic_prefix(&prefix);
         tokio::spawn(run_consumer(
             cfg,
             producer.clone(),
@@ -115,7 +120,7 @@ async fn round_trip_carries_envelope_key_and_correlation_headers() -> anyhow::Re
                 let user_id = user_id.clone();
                 async move {
                     let Ok(envelope) = delivery.envelope::<Registered>() else {
-                        return Ok(()); // someone else's message on the shared topic
+                        return Ok(()); // not ours
                     };
                     if envelope.payload.user_id == user_id {
                         // The handler runs inside the message's request context.
