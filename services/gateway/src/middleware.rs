@@ -109,12 +109,16 @@ pub fn peer_ip(request: &Request) -> IpAddr {
 }
 
 /// `RATE_LIMIT_MAX` per `RATE_LIMIT_WINDOW_MS` per client → `429 RATE_LIMITED` + `Retry-After`.
-/// `GET /health` (liveness probes) is exempt.
+/// `GET /health` (liveness probes) is exempt, and so are the web app's hashed `/assets/*` when
+/// it is served: immutable files read from disk, which a browser fetches once per build, and
+/// which must not fail a page's lazy-loaded code because its API calls used up the window.
 pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(limiter) = &state.limiter {
-        let liveness = request.uri().path() == "/health"
-            && matches!(*request.method(), Method::GET | Method::HEAD);
-        if !liveness {
+        let read = matches!(*request.method(), Method::GET | Method::HEAD);
+        let path = request.uri().path();
+        let liveness = read && path == "/health";
+        let asset = read && state.web.is_some() && path.starts_with("/assets/");
+        if !liveness && !asset {
             let ip = client_ip(request.headers(), peer_ip(&request), state.trust_proxy);
             if let Decision::Deny { retry_after } =
                 limiter.check(rate_limit_key(ip), Instant::now())

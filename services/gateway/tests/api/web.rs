@@ -177,3 +177,34 @@ async fn without_a_built_app_every_other_path_is_the_json_404() -> anyhow::Resul
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn hashed_assets_do_not_count_against_the_rate_limit() -> anyhow::Result<()> {
+    let app = BuiltApp::new()?;
+    let echo = Echo::start("echo").await?;
+    let mut config = config(Upstreams::all(&echo.url)?);
+    config.web_dir = Some(app.root.clone());
+    config.rate_limit_max = 2;
+    config.rate_limit_window = std::time::Duration::from_secs(60);
+    let gateway = Gateway::start(config).await?;
+
+    for _ in 0..2 {
+        let response = gateway.http.get(gateway.at("/api/events")).send().await?;
+        ensure!(response.status() == 200);
+    }
+    let response = gateway.http.get(gateway.at("/api/events")).send().await?;
+    expect_error(response, 429, "RATE_LIMITED").await?;
+    // The window is used up, yet the page's code still loads…
+    for _ in 0..5 {
+        let response = gateway
+            .http
+            .get(gateway.at("/assets/index-3f9a1c.js"))
+            .send()
+            .await?;
+        ensure!(response.status() == 200, "{}", response.status());
+    }
+    // …while index.html and everything else count as before.
+    let response = gateway.http.get(gateway.at("/events/1")).send().await?;
+    expect_error(response, 429, "RATE_LIMITED").await?;
+    Ok(())
+}
