@@ -42,9 +42,15 @@ export async function person(browser, viewport = WIDE) {
     const text = message.text();
     if (message.type() === "error" && /Content Security Policy|Refused to/.test(text)) problems.push(`console: ${text}`);
   });
-  page.on("response", (response) => {
+  page.on("response", async (response) => {
     const url = response.url();
-    if (url.includes("/assets/") && response.status() >= 400) problems.push(`asset ${url} answered ${response.status()}`);
+    if (!url.includes("/assets/")) return;
+    if (response.status() >= 400) problems.push(`asset ${url} answered ${response.status()}`);
+    // The gateway's caching: hashed assets for a year (index.html revalidates: see the Rust tests).
+    const cache = (await response.allHeaders())["cache-control"];
+    if (response.status() === 200 && cache !== "public, max-age=31536000, immutable") {
+      problems.push(`asset ${url} has Cache-Control ${cache}`);
+    }
   });
   return { context, page, problems };
 }

@@ -40,7 +40,8 @@ case "${1:-}" in
     install
     if stale; then
       log "building the web app (sources newer than dist/)"
-      npm run --silent build
+      # A failed build (types, budget) must not leave a dist/ that looks current.
+      npm run --silent build || { rm -f dist/index.html; exit 1; }
     else
       log "web app up to date (dist/)"
     fi
