@@ -116,6 +116,16 @@ export async function axe(page) {
     .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join(", ")})`);
 }
 
+/** Pixels the page is wider than a 360 px phone (0 when nothing but the seat map scrolls sideways). */
+export async function overflowAt360(page) {
+  const original = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.waitForTimeout(150);
+  const extra = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (original) await page.setViewportSize(original);
+  return extra;
+}
+
 /** Full-page screenshots at desktop and phone widths, under e2e/screenshots/ (git-ignored). */
 export async function screenshots(page, name) {
   mkdirSync(SHOTS, { recursive: true });

@@ -140,6 +140,8 @@ export const api = {
     request<Event>(`/api/events/${encodeURIComponent(id)}`, { signal }),
   createEvent: (body: Record<string, unknown>) =>
     request<Event>("/api/events", { method: "POST", body }),
+  updateEvent: (id: string, body: Record<string, unknown>) =>
+    request<Event>(`/api/events/${encodeURIComponent(id)}`, { method: "PUT", body }),
   venues: (signal?: AbortSignal) => request<{ venues: Venue[] }>("/api/venues", { signal }),
   createVenue: (body: Record<string, unknown>) =>
     request<Venue>("/api/venues", { method: "POST", body }),

@@ -138,6 +138,7 @@ function EventForm({ venues }: { venues: Venue[] }) {
     currency: "INR",
     total_seats: "116",
     tags: "",
+    image_url: "",
   };
   const { values, setValues, bind } = useForm(empty);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -161,7 +162,8 @@ function EventForm({ venues }: { venues: Venue[] }) {
     }
     setBusy(true);
     try {
-      const result = await api.createEvent({
+      const imageUrl = values.image_url.trim();
+      let result = await api.createEvent({
         name: values.name,
         description: values.description,
         venue_id: values.venue_id,
@@ -173,7 +175,15 @@ function EventForm({ venues }: { venues: Venue[] }) {
           .split(",")
           .map((t) => t.trim())
           .filter(Boolean),
+        image_url: imageUrl || null,
       });
+      if (!imageUrl) {
+        // No artwork given: point image_url at the placard event-service draws for any event,
+        // so every event in the catalogue has a poster that loads.
+        result = await api
+          .updateEvent(result.id, { image_url: `/api/events/${result.id}/poster` })
+          .catch(() => result);
+      }
       setCreated(result);
       setValues(empty);
       setMessage({ kind: "success", text: `Event “${result.name}” created for ${formatDateTime(result.date)}.` });
@@ -223,6 +233,12 @@ function EventForm({ venues }: { venues: Venue[] }) {
         required
       />
       <Field label="Tags" hint="Comma separated, e.g. music, jazz" {...bind("tags")} error={errors.tags} />
+      <Field
+        label="Poster image URL"
+        hint="Optional: an https:// address or a site path. Leave empty for a generated poster."
+        {...bind("image_url")}
+        error={errors.image_url}
+      />
       <button type="submit" className="button" disabled={busy}>
         {busy ? "Creating…" : "Create event"}
       </button>
