@@ -14,6 +14,7 @@ PACKAGES=(
   curl jq
   python3 python3-venv
   chromium fonts-dejavu-core # make web-e2e: the browser playwright-core drives, a font for its pages
+  wrk # make bench: the HTTP load generator for the plain HTTP figures
 )
 
 missing=()
