@@ -192,6 +192,15 @@ impl Fleet {
         })
     }
 
+    /// The OS process id of `name` while it runs (the benchmark reads its `/proc/<pid>/status`).
+    pub fn pid(&self, name: &str) -> anyhow::Result<Option<u32>> {
+        let processes = self.lock()?;
+        let process = processes
+            .get(name)
+            .ok_or_else(|| anyhow!("no process {name} in this fleet"))?;
+        Ok(process.child.as_ref().map(Child::id))
+    }
+
     /// The last `lines` lines of `name`'s log.
     pub fn log_tail(&self, name: &str, lines: usize) -> String {
         let text = std::fs::read_to_string(self.log_path(name)).unwrap_or_default();
@@ -277,7 +286,8 @@ impl Fleet {
                     self.log_tail(name, 30)
                 );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Short: the benchmark reads start → ready off this loop.
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
