@@ -21,6 +21,9 @@
 //! a booking's end land): any violation, any failed booking or any client error makes the
 //! run exit non-zero.
 //!
+//! With `BENCH_REPORT`, the figures are also written to that file as JSON (`make bench` reads
+//! it), with the RSS of each process after the sustained run.
+//!
 //! Knobs (environment): `BENCH_SECONDS` (20), `BENCH_CLIENTS` (32), `BENCH_SEQUENTIAL` (100
 //! bookings), `BENCH_CONCURRENT_CLIENTS` (8), `BENCH_CONCURRENT_BOOKINGS` (200),
 //! `BENCH_EVENTS` (4, for `sustained`), `BENCH_SEATS_PER_EVENT` (4000), `BENCH_POLL_MS` (10,
@@ -270,7 +273,47 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
         );
     }
 
-    failed |= audit(stack).await?;
+    let violations = audit(stack).await?;
+    failed |= violations;
+
+    // RSS of each process after the load (VmRSS, MiB).
+    let mut rss = serde_json::Map::new();
+    println!();
+    println!("-- RSS after the sustained run (VmRSS, MiB) --");
+    for name in [
+        ticketflow_e2e::GATEWAY,
+        ticketflow_e2e::EVENT,
+        ticketflow_e2e::INVENTORY,
+        ticketflow_e2e::BOOKING,
+        ticketflow_e2e::PAYMENT,
+    ] {
+        if let Some(mib) = stack.fleet.pid(name)?.and_then(rss_mib) {
+            println!("  {name:<22} {mib:>8.1}");
+            rss.insert(
+                name.to_owned(),
+                serde_json::json!((mib * 10.0).round() / 10.0),
+            );
+        }
+    }
+    if let Ok(path) = std::env::var("BENCH_REPORT") {
+        let report = serde_json::json!({
+            "settings": {"seconds": settings.seconds, "clients": settings.clients,
+                         "events": settings.events, "seats_per_event": settings.seats_per_event,
+                         "concurrent_clients": settings.concurrent_clients,
+                         "poll_ms": settings.poll.as_millis() as u64,
+                         "sustained_poll_ms": settings.sustained_poll.as_millis() as u64},
+            "sequential": one.summary(None),
+            "concurrent": many.summary(None),
+            "sustained": sustained.summary(Some(window)),
+            "pool_exhausted": sustained.accepted() >= pool_size,
+            "audit_clean": !violations,
+            "rss_after_mib": rss,
+            "failed": failed,
+            "loadavg_end": loadavg(),
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {path}"))?;
+    }
     println!();
     println!(
         "{} (loadavg at the end {})",
@@ -278,6 +321,19 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
         loadavg()
     );
     Ok(failed)
+}
+
+/// `VmRSS` of a process, in MiB.
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// What one booking came to.
@@ -300,6 +356,34 @@ struct Run {
 impl Run {
     fn accepted(&self) -> usize {
         self.outcomes.len()
+    }
+
+    /// The run's figures for `BENCH_REPORT` (milliseconds).
+    fn summary(&self, window: Option<Duration>) -> serde_json::Value {
+        let confirmed: Vec<&Outcome> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.settled.status == "CONFIRMED")
+            .collect();
+        let stats = |mut values: Vec<Duration>| {
+            values.sort();
+            let ms = |p: f64| (percentile(&values, p).as_secs_f64() * 10_000.0).round() / 10.0;
+            serde_json::json!({"count": values.len(), "p50_ms": ms(50.0), "p90_ms": ms(90.0),
+                               "p99_ms": ms(99.0), "max_ms": ms(100.0)})
+        };
+        let secs = self.elapsed.as_secs_f64().max(f64::EPSILON);
+        let window_secs = window.map_or(secs, |w| w.as_secs_f64());
+        serde_json::json!({
+            "accepted": self.accepted(),
+            "confirmed": confirmed.len(),
+            "failed": self.accepted() - confirmed.len(),
+            "errors": self.errors.len(),
+            "accepted_per_s": (self.accepted() as f64 / window_secs * 10.0).round() / 10.0,
+            "confirmed_per_s": (confirmed.len() as f64 / secs * 10.0).round() / 10.0,
+            "client": stats(confirmed.iter().map(|o| o.to_end).collect()),
+            "server": stats(confirmed.iter().filter_map(|o| o.settled.to_confirmed).collect()),
+            "post": stats(self.outcomes.iter().map(|o| o.post).collect()),
+        })
     }
 
     /// Prints the run; returns whether anything failed.
