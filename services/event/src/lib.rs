@@ -3,6 +3,7 @@
 //! step with `ticketflow.seats.availability`.
 
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;

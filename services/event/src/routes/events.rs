@@ -72,19 +72,49 @@ pub struct EventPage {
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(raw): ApiQuery<listing::RawListQuery>,
-) -> ApiResult<Json<EventPage>> {
+) -> ApiResult<Response> {
     let query = listing::parse(&raw)?;
-    let (events, total) =
-        service::events(state.store()?, &query, ticketflow_common::time::now()).await?;
-    Ok(Json(EventPage {
-        events: events
-            .iter()
-            .map(|(event, venue)| EventView::new(event, venue.as_ref()))
-            .collect(),
-        total,
-        page: query.page,
-        limit: query.limit,
-    }))
+    let store = state.store()?.clone();
+    let now = ticketflow_common::time::now();
+    let key = format!("list {query:?}");
+    let catalogue = store.catalogue().clone();
+    let cached = catalogue
+        .get_or_fill(&key, now.timestamp_millis(), move || async move {
+            let (events, total) = service::events(&store, &query, now).await?;
+            // Without `from`, upcoming events come first: the answer holds until the next
+            // event's date passes.
+            let valid_until = match query.from {
+                Some(_) => None,
+                None => store
+                    .next_event_date(&now)
+                    .await?
+                    .map(|date| date.timestamp_millis())
+                    .or(Some(i64::MAX)),
+            };
+            let page = EventPage {
+                events: events
+                    .iter()
+                    .map(|(event, venue)| EventView::new(event, venue.as_ref()))
+                    .collect(),
+                total,
+                page: query.page,
+                limit: query.limit,
+            };
+            Ok::<_, EventError>((json_body(&page)?, valid_until))
+        })
+        .await?;
+    Ok(json_response(&cached.body))
+}
+
+/// `value` as a JSON body.
+fn json_body(value: &impl Serialize) -> Result<bytes::Bytes, EventError> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|err| EventError::Other(anyhow::anyhow!(err).context("rendering JSON")))
+}
+
+fn json_response(body: &bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
 }
 
 /// `GET /api/events/:id` → bare Event or `404 EVENT_NOT_FOUND` (also for a malformed id).
@@ -103,10 +133,19 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<EventView>> {
+) -> ApiResult<Response> {
     let id = parse_id(&id).ok_or_else(event_not_found)?;
-    let (event, venue) = service::event(state.store()?, &id).await?;
-    Ok(Json(EventView::new(&event, venue.as_ref())))
+    let store = state.store()?.clone();
+    let key = format!("event {id}");
+    let now = ticketflow_common::time::now().timestamp_millis();
+    let catalogue = store.catalogue().clone();
+    let cached = catalogue
+        .get_or_fill(&key, now, move || async move {
+            let (event, venue) = service::event(&store, &id).await?;
+            Ok::<_, EventError>((json_body(&EventView::new(&event, venue.as_ref()))?, None))
+        })
+        .await?;
+    Ok(json_response(&cached.body))
 }
 
 /// How long clients and proxies may reuse a poster before revalidating with its `ETag`.

@@ -17,6 +17,7 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use ticketflow_common::mongo;
 
+use crate::cache::{Catalogue, VERSIONS};
 use crate::domain::listing::{literal_pattern, ListQuery};
 
 pub use mongodb::bson::DateTime as BsonDateTime;
@@ -114,6 +115,7 @@ pub struct Store {
     events: Collection<EventDoc>,
     venues: Collection<VenueDoc>,
     locks: std::sync::Arc<UpdateLocks>,
+    catalogue: Catalogue,
 }
 
 impl Store {
@@ -128,9 +130,15 @@ impl Store {
         Self {
             events: db.collection(EVENTS),
             venues: db.collection(VENUES),
+            catalogue: Catalogue::new(db.collection(VERSIONS)),
             db,
             locks: std::sync::Arc::new(UpdateLocks::new()),
         }
+    }
+
+    /// The catalogue cache of this process; every write below bumps its version.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 
     pub fn database(&self) -> &Database {
@@ -175,7 +183,7 @@ impl Store {
 
     pub async fn insert_venue(&self, venue: &VenueDoc) -> StoreResult<()> {
         self.venues.insert_one(venue).await?;
-        Ok(())
+        self.catalogue.bump().await
     }
 
     pub async fn venue(&self, id: &str) -> StoreResult<Option<VenueDoc>> {
@@ -209,7 +217,7 @@ impl Store {
     /// Inserts the event together with its pending messages, in one document write.
     pub async fn insert_event(&self, event: &EventDoc) -> StoreResult<()> {
         self.events.insert_one(event).await?;
-        Ok(())
+        self.catalogue.bump().await
     }
 
     pub async fn event(&self, id: &str) -> StoreResult<Option<EventDoc>> {
@@ -218,11 +226,28 @@ impl Store {
 
     /// Applies `$set` and returns the updated document (`None`: no such event).
     pub async fn update_event(&self, id: &str, set: Document) -> StoreResult<Option<EventDoc>> {
-        let _guard = self.locks.lock(id).await;
-        self.events
-            .find_one_and_update(doc! {"_id": id}, doc! {"$set": set})
-            .return_document(ReturnDocument::After)
-            .await
+        let updated = {
+            let _guard = self.locks.lock(id).await;
+            self.events
+                .find_one_and_update(doc! {"_id": id}, doc! {"$set": set})
+                .return_document(ReturnDocument::After)
+                .await?
+        };
+        if updated.is_some() {
+            self.catalogue.bump().await?;
+        }
+        Ok(updated)
+    }
+
+    /// The earliest event date at or after `now`: until it passes, the list's split into
+    /// upcoming and past events stays as it is.
+    pub async fn next_event_date(&self, now: &DateTime<Utc>) -> StoreResult<Option<BsonDateTime>> {
+        Ok(self
+            .events
+            .find_one(doc! {"date": {"$gte": bson_time(now)}})
+            .sort(doc! {"date": 1, "_id": 1})
+            .await?
+            .map(|event| event.date))
     }
 
     /// One page of events and the total matching `query`.
@@ -320,11 +345,14 @@ impl Store {
                 .await?
         };
         if updated.matched_count > 0 {
+            self.catalogue.bump().await?;
             return Ok(AvailabilityUpdate::Applied);
         }
         // Only to tell the two no-ops apart in the logs; the decision was the update's.
         let exists = self.events.count_documents(doc! {"_id": id}).await? > 0;
         Ok(if exists {
+            // A redelivery may follow an attempt whose update landed but whose bump failed.
+            self.catalogue.bump().await?;
             AvailabilityUpdate::Stale
         } else {
             AvailabilityUpdate::UnknownEvent

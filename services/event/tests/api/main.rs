@@ -6,6 +6,7 @@
 //! (`Service::prefix`) and filter by ids unique to the test.
 
 mod availability;
+mod cache;
 mod events;
 mod health;
 mod listing;
