@@ -119,8 +119,12 @@ impl Passwords {
 
     /// Computes the dummy hash ahead of the first login for an unknown e-mail, so even that
     /// one costs no more than a real verification.
+    /// Its working memory is released after: an idle service holds none (19 MiB less RSS
+    /// at idle; the first logins allocate their slots' buffers again).
     pub async fn warm_up(&self) -> Result<(), PasswordError> {
-        self.dummy_hash().await.map(drop)
+        self.dummy_hash().await?;
+        self.scratch.release();
+        Ok(())
     }
 
     async fn dummy_hash(&self) -> Result<String, PasswordError> {
@@ -181,6 +185,13 @@ impl Scratch {
             pool.push(buffer);
         }
         result
+    }
+
+    /// Frees the kept buffers (those in use stay with their hash and come back after).
+    fn release(&self) {
+        if let Ok(mut pool) = self.0.lock() {
+            *pool = Vec::new();
+        }
     }
 
     #[cfg(test)]
@@ -344,6 +355,25 @@ mod tests {
         assert!(!passwords.verify(&Secret::new("Test1234?"), &hash).await?);
         assert!(!passwords.verify_dummy(&secret).await?);
         assert!(passwords.verify(&secret, "not a phc string").await.is_err());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn warm_up_keeps_the_dummy_hash_but_no_working_memory() -> anyhow::Result<()> {
+        let passwords = Passwords::new(PasswordCost::TEST_ONLY_MINIMAL);
+        passwords.warm_up().await?;
+        assert_eq!(
+            passwords.scratch.buffers(),
+            0,
+            "idle holds no argon2 memory"
+        );
+        assert!(passwords.dummy.get().is_some());
+        assert!(!passwords.verify_dummy(&Secret::new("Test1234!")).await?);
+        assert_eq!(
+            passwords.scratch.buffers(),
+            1,
+            "a login takes a buffer again"
+        );
         Ok(())
     }
 
