@@ -72,11 +72,12 @@ table=$(jq -n -r --slurpfile f "$work/fleet.json" --slurpfile s "$work/saga.json
   ($f.startup | keys_unsorted[] as $n |
     "| \($n) | \($f.startup[$n].fresh_ms) ms | \($f.startup[$n].restart_ms) ms | \($f.rss[$n].idle_mib | mib) | \([$f.rss[$n].after_load_mib, ($s.rss_after_mib[$n] // 0)] | max | mib) |"),
   "",
-  "CPU per request (ms, all processes that used any; stack processes by name):",
+  "CPU time per request (ms; the stack's processes summed by name; idle background work included):",
   "",
   ( [["catalogue direct", $f.events_direct], ["catalogue via gateway", $f.events_gateway],
      ["seat map via gateway", $f.seat_map], ["login via gateway", $f.login]][] |
-    "- \(.[0]): " + (.[1].cpu_ms_per_request | to_entries | sort_by(-.value) | map(select(.value >= 0.005)) | map("\(.key) \(.value)") | join(", ")))
+    "- \(.[0]): " + (.[1].cpu_ms_per_request | to_entries | sort_by(-.value) | map(select(.value >= 0.005)) | map("\(.key) \(.value)") | join(", "))),
+  "- a booking of the sustained saga run: " + ($s.cpu_ms_per_booking | to_entries | sort_by(-.value) | map("\(.key) \(.value)") | join(", "))
 ')
 
 echo

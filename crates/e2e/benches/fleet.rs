@@ -29,6 +29,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use ticketflow_common::auth::Role;
 use ticketflow_common::config::Secret;
+use ticketflow_e2e::procfs;
 use ticketflow_testkit::{
     kafka_bootstrap, private_topics, setting, Fleet, ProcessSpec, TestMongoDatabase, TestPgDatabase,
 };
@@ -44,9 +45,6 @@ const SERVICES: [&str; 7] = [
     "notification-service",
     "gateway",
 ];
-
-/// Stack processes whose CPU is reported next to ours (by `/proc/<pid>/comm`).
-const STACK: [&str; 4] = ["ferretdb", "postgres", "redis-server", "java"];
 
 const PASSWORD: &str = "bench-password-1";
 
@@ -81,35 +79,8 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-/// `VmRSS` of a process in KiB.
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .ok_or_else(|| anyhow!("no VmRSS in /proc/{pid}/status"))
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100.0)
+    procfs::rss_kib(pid).ok_or_else(|| anyhow!("no VmRSS in /proc/{pid}/status"))
 }
 
 struct Bench {
@@ -117,7 +88,6 @@ struct Bench {
     urls: BTreeMap<&'static str, String>,
     http: Client,
     admin_token: String,
-    ticks_per_second: f64,
     report: serde_json::Map<String, Value>,
     // Dropped after the fleet (fields drop in order).
     _databases: (Vec<TestPgDatabase>, Vec<TestMongoDatabase>),
@@ -130,33 +100,13 @@ impl Bench {
             .ok_or_else(|| anyhow!("{name} is not running"))
     }
 
-    /// CPU ticks so far of each fleet process and of each stack component (summed over its
-    /// processes).
+    /// CPU ticks so far of each fleet process and of each stack component.
     fn cpu(&self) -> BTreeMap<String, u64> {
-        let mut ticks = BTreeMap::new();
-        for name in SERVICES {
-            if let Ok(pid) = self.pid(name) {
-                ticks.insert(name.to_owned(), cpu_ticks(pid).unwrap_or(0));
-            }
-        }
-        if let Ok(dir) = std::fs::read_dir("/proc") {
-            for entry in dir.flatten() {
-                let Some(pid) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| n.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-                let comm = comm.trim();
-                if let Some(component) = STACK.iter().find(|c| comm.starts_with(*c)) {
-                    *ticks.entry((*component).to_owned()).or_default() +=
-                        cpu_ticks(pid).unwrap_or(0);
-                }
-            }
-        }
-        ticks
+        let processes: Vec<(&str, Option<u32>)> = SERVICES
+            .iter()
+            .map(|name| (*name, self.fleet.pid(name).ok().flatten()))
+            .collect();
+        procfs::cpu(&processes)
     }
 
     fn rss_all(&self) -> anyhow::Result<BTreeMap<&'static str, u64>> {
@@ -234,14 +184,10 @@ impl Bench {
         let requests = n("requests");
         let secs = n("duration_us") / 1e6;
         let errors = n("connect") + n("read") + n("write") + n("status") + n("timeout");
-        let mut cpu = serde_json::Map::new();
-        for (name, ticks) in &after {
-            let used = ticks.saturating_sub(before.get(name).copied().unwrap_or(0)) as f64;
-            if used > 0.0 {
-                let ms_per_request = used / self.ticks_per_second * 1000.0 / requests.max(1.0);
-                cpu.insert(name.clone(), json!(round(ms_per_request, 3)));
-            }
-        }
+        let cpu: serde_json::Map<String, Value> = procfs::per_unit_ms(&before, &after, requests)
+            .into_iter()
+            .map(|(name, ms)| (name, json!(ms)))
+            .collect();
         let figures = json!({
             "title": title,
             "url": url,
@@ -431,7 +377,6 @@ async fn start_fleet() -> anyhow::Result<Bench> {
         urls,
         http,
         admin_token,
-        ticks_per_second: clock_ticks_per_second(),
         report,
         _databases: (
             vec![users_db, inventory_db, bookings_db],

@@ -251,6 +251,7 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
     }
     let window = Duration::from_secs(settings.seconds);
     let pool_size = pool.len();
+    let cpu_before = fleet_cpu(stack);
     let sustained = drive(
         stack,
         pool,
@@ -259,12 +260,27 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
         settings.sustained_poll,
     )
     .await;
+    let cpu_after = fleet_cpu(stack);
     failed |= sustained.print(
         &format!(
             "sustained, {} clients for {} s",
             settings.clients, settings.seconds
         ),
         Some(window),
+    );
+    // Where the CPU of the sustained run went, per booking that ended (a busy stack process
+    // here is what bounds the bookings per second on this machine).
+    let cpu_per_booking =
+        ticketflow_e2e::procfs::per_unit_ms(&cpu_before, &cpu_after, sustained.accepted() as f64);
+    let mut by_cost: Vec<(&String, &f64)> = cpu_per_booking.iter().collect();
+    by_cost.sort_by(|a, b| b.1.total_cmp(a.1));
+    println!(
+        "  CPU ms per booking: {}",
+        by_cost
+            .iter()
+            .map(|(name, ms)| format!("{name} {ms:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if sustained.accepted() >= pool_size {
         println!(
@@ -280,13 +296,7 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
     let mut rss = serde_json::Map::new();
     println!();
     println!("-- RSS after the sustained run (VmRSS, MiB) --");
-    for name in [
-        ticketflow_e2e::GATEWAY,
-        ticketflow_e2e::EVENT,
-        ticketflow_e2e::INVENTORY,
-        ticketflow_e2e::BOOKING,
-        ticketflow_e2e::PAYMENT,
-    ] {
+    for name in FLEET {
         if let Some(mib) = stack.fleet.pid(name)?.and_then(rss_mib) {
             println!("  {name:<22} {mib:>8.1}");
             rss.insert(
@@ -308,6 +318,7 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
             "pool_exhausted": sustained.accepted() >= pool_size,
             "audit_clean": !violations,
             "rss_after_mib": rss,
+            "cpu_ms_per_booking": cpu_per_booking,
             "failed": failed,
             "loadavg_end": loadavg(),
         });
@@ -325,15 +336,24 @@ async fn run(settings: &Settings, stack: &Arc<Stack>) -> anyhow::Result<bool> {
 
 /// `VmRSS` of a process, in MiB.
 fn rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
+    ticketflow_e2e::procfs::rss_kib(pid).map(|kib| kib as f64 / 1024.0)
+}
+
+const FLEET: [&str; 5] = [
+    ticketflow_e2e::GATEWAY,
+    ticketflow_e2e::EVENT,
+    ticketflow_e2e::INVENTORY,
+    ticketflow_e2e::BOOKING,
+    ticketflow_e2e::PAYMENT,
+];
+
+/// CPU ticks so far of the fleet's processes and the stack's.
+fn fleet_cpu(stack: &Stack) -> BTreeMap<String, u64> {
+    let processes: Vec<(&str, Option<u32>)> = FLEET
+        .iter()
+        .map(|name| (*name, stack.fleet.pid(name).ok().flatten()))
+        .collect();
+    ticketflow_e2e::procfs::cpu(&processes)
 }
 
 /// What one booking came to.

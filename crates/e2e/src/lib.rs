@@ -547,3 +547,91 @@ pub async fn audit(stack: &Stack) -> anyhow::Result<Vec<ticketflow_audit::Violat
     .await?;
     ticketflow_audit::audit(&stores, chrono::Utc::now() + ticketflow_audit::GRACE).await
 }
+
+/// What the benchmarks read of `/proc`: memory and CPU time of the fleet's processes and of
+/// the stack's.
+pub mod procfs {
+    use std::collections::BTreeMap;
+
+    /// Stack processes reported next to the services (by `/proc/<pid>/comm` prefix).
+    pub const STACK: [&str; 4] = ["ferretdb", "postgres", "redis-server", "java"];
+
+    /// `VmRSS` of a process in KiB.
+    pub fn rss_kib(pid: u32) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
+    /// utime + stime of a process, in clock ticks.
+    pub fn cpu_ticks(pid: u32) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command name (which may hold spaces), in parentheses; utime
+        // and stime are the 14th and 15th of the line, the 12th and 13th after the name.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+
+    pub fn ticks_per_second() -> f64 {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(100.0)
+    }
+
+    /// CPU ticks so far of each named process (`name → pid`) and of each [`STACK`]
+    /// component (summed over its processes).
+    pub fn cpu(processes: &[(&str, Option<u32>)]) -> BTreeMap<String, u64> {
+        let mut ticks = BTreeMap::new();
+        for (name, pid) in processes {
+            if let Some(used) = pid.and_then(cpu_ticks) {
+                ticks.insert((*name).to_owned(), used);
+            }
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                if let Some(component) = STACK.iter().find(|c| comm.trim().starts_with(*c)) {
+                    *ticks.entry((*component).to_owned()).or_default() +=
+                        cpu_ticks(pid).unwrap_or(0);
+                }
+            }
+        }
+        ticks
+    }
+
+    /// Milliseconds of CPU per unit of work between two [`cpu`] snapshots, per process.
+    pub fn per_unit_ms(
+        before: &BTreeMap<String, u64>,
+        after: &BTreeMap<String, u64>,
+        units: f64,
+    ) -> BTreeMap<String, f64> {
+        let tick_ms = 1000.0 / ticks_per_second();
+        after
+            .iter()
+            .filter_map(|(name, ticks)| {
+                let used = ticks.saturating_sub(before.get(name).copied().unwrap_or(0));
+                (used > 0).then(|| {
+                    let ms = used as f64 * tick_ms / units.max(1.0);
+                    (name.clone(), (ms * 1000.0).round() / 1000.0)
+                })
+            })
+            .collect()
+    }
+}
