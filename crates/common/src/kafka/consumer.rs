@@ -1,12 +1,17 @@
-//! The consumer runner: one message at a time per consumer, offset stored only after the
-//! handler succeeded (or the message was dead-lettered), bounded retries with backoff, then
-//! `<topic>.DLT` so a poison message never blocks its partition.
+//! The consumer runner: up to [`ConsumerConfig::concurrency`] messages at a time per consumer
+//! (one by default), one at a time per key in order; an offset stored only after the handler
+//! succeeded (or the message was dead-lettered) for it and every earlier message of its
+//! partition; bounded retries with backoff, then `<topic>.DLT` so a poison message never
+//! blocks its partition.
 
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
+use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::Message as _;
@@ -31,6 +36,12 @@ pub struct ConsumerConfig {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// Messages handled at once (at least 1; 1 by default): messages of one key (across the
+    /// consumer's topics) are still handled one at a time in the order received, and an
+    /// offset is stored only once every message before it in its partition is done. A handler that runs with
+    /// more than 1 must be safe for messages of different keys at the same time (as with
+    /// several replicas).
+    pub concurrency: usize,
 }
 
 impl ConsumerConfig {
@@ -43,7 +54,14 @@ impl ConsumerConfig {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
+            concurrency: 1,
         }
+    }
+
+    /// See [`concurrency`](Self::concurrency).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
     }
 
     /// Under `KAFKA_TOPIC_PREFIX`: the topics and the group id both get the prefix, so
@@ -199,63 +217,93 @@ where
         .with_context(|| format!("subscribing to {topic_refs:?}"))?;
     tracing::info!(group = %config.group_id, topics = ?config.topics, "consumer started");
 
+    // What is held: messages being handled (`running`), messages waiting behind an earlier one
+    // of their key (`waiting`; a key present there is busy), and per partition the offsets
+    // received and not yet stored (`open`: offset → done), so the stored offset never passes
+    // a message still being handled.
+    let limit = config.concurrency.max(1);
+    let mut running = FuturesUnordered::new();
+    let mut waiting: HashMap<KeyOf, VecDeque<Received>> = HashMap::new();
+    let mut open: HashMap<(String, i32), BTreeMap<i64, bool>> = HashMap::new();
+    let mut held = 0_usize;
+    let mut stopping = false;
+    let handle = |received: Received| {
+        let (config, handler, producer, shutdown) = (&config, &handler, &producer, &shutdown);
+        async move {
+            let keep_going =
+                handle_one(config, handler, producer, &received.delivery, shutdown).await;
+            (received, keep_going)
+        }
+    };
     loop {
-        let msg = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            msg = consumer.recv() => msg,
-        };
-        let msg = match msg {
-            Ok(msg) => msg,
-            Err(err) => {
-                tracing::warn!(error = %err, "Kafka receive failed");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
-                }
-            }
-        };
-        let delivery = Delivery::from_message(&msg, &config.topic_prefix);
-        let incoming_traceparent = delivery.header(HEADER_TRACEPARENT);
-        let mut ctx =
-            RequestContext::from_incoming(delivery.header(HEADER_REQUEST_ID), incoming_traceparent);
-        let span = tracing::info_span!(
-            "message",
-            topic = %delivery.topic,
-            partition = delivery.partition,
-            offset = delivery.offset,
-            request_id = %ctx.request_id,
-        );
-        ctx.link(&span, incoming_traceparent);
-        // The whole handling of one message (attempts, dead-lettering, offset) runs inside its
-        // span and context; a span guard held across these awaits would attach to whatever
-        // else the thread ran meanwhile.
-        let handling = async {
-            let label = match attempt(&config, &handler, &delivery, &shutdown).await {
-                Outcome::Handled => "handled",
-                Outcome::Stopped => return false,
-                Outcome::DeadLetter { error, attempts } => {
-                    if !dead_letter(&producer, &delivery, &error, attempts, &shutdown).await {
-                        return false;
-                    }
-                    "dead_lettered"
-                }
-            };
-            metrics::counter!(
-                "kafka_messages_consumed_total",
-                "topic" => delivery.topic.clone(),
-                "outcome" => label,
-            )
-            .increment(1);
-            if let Err(err) = consumer.store_offset_from_message(&msg) {
-                // Only possible after losing the partition in a rebalance; the new owner
-                // redelivers.
-                tracing::warn!(error = %err, "could not store offset");
-            }
-            true
-        };
-        let keep_going = tracing::Instrument::instrument(ctx.scope(handling), span).await;
-        if !keep_going {
+        if stopping && running.is_empty() {
             break;
+        }
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled(), if !stopping => {
+                stopping = true;
+            }
+            Some((received, keep_going)) = running.next(), if !running.is_empty() => {
+                held -= 1;
+                let (received, keep_going): (Received, bool) = (received, keep_going);
+                if !keep_going {
+                    // Shutdown during a retry or a dead-lettering: its offset stays unstored.
+                    stopping = true;
+                    continue;
+                }
+                let slot = (received.wire_topic.clone(), received.delivery.partition);
+                if let Some(offsets) = open.get_mut(&slot) {
+                    offsets.insert(received.delivery.offset, true);
+                    let mut last_done = None;
+                    while let Some(entry) = offsets.first_entry() {
+                        if !*entry.get() {
+                            break;
+                        }
+                        last_done = Some(entry.remove_entry().0);
+                    }
+                    if let Some(offset) = last_done {
+                        if let Err(err) = consumer.store_offset(&slot.0, slot.1, offset) {
+                            // Only possible after losing the partition in a rebalance; the new
+                            // owner redelivers.
+                            tracing::warn!(error = %err, "could not store offset");
+                        }
+                    }
+                }
+                let key = received.key_of();
+                match waiting.get_mut(&key).and_then(VecDeque::pop_front) {
+                    Some(next) if !stopping => running.push(handle(next)),
+                    _ => {
+                        waiting.remove(&key);
+                    }
+                }
+            }
+            msg = consumer.recv(), if !stopping && held < limit => {
+                let msg = match msg {
+                    Ok(msg) => msg,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "Kafka receive failed");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                };
+                let received = Received {
+                    delivery: Delivery::from_message(&msg, &config.topic_prefix),
+                    wire_topic: msg.topic().to_owned(),
+                };
+                drop(msg);
+                open.entry((received.wire_topic.clone(), received.delivery.partition))
+                    .or_default()
+                    .insert(received.delivery.offset, false);
+                held += 1;
+                match waiting.entry(received.key_of()) {
+                    Entry::Occupied(mut queue) => queue.get_mut().push_back(received),
+                    Entry::Vacant(slot) => {
+                        slot.insert(VecDeque::new());
+                        running.push(handle(received));
+                    }
+                }
+            }
         }
     }
 
@@ -265,6 +313,76 @@ where
     consumer.unsubscribe();
     tracing::info!(group = %config.group_id, "consumer stopped");
     Ok(())
+}
+
+/// A message taken off the wire, with the topic name offsets are stored under.
+struct Received {
+    delivery: Delivery,
+    wire_topic: String,
+}
+
+/// Messages of one key are handled one at a time, in the order received, across the
+/// consumer's topics (a booking's `seats.locked` and `payment.processed` share its id as key:
+/// handled in turn, as by a runner taking one message at a time); messages without a key, in
+/// order within their partition.
+type KeyOf = String;
+
+impl Received {
+    fn key_of(&self) -> KeyOf {
+        match &self.delivery.key {
+            Some(key) => format!("key {key}"),
+            None => format!("partition {} {}", self.wire_topic, self.delivery.partition),
+        }
+    }
+}
+
+/// Handles one message in its span and request context: attempts, dead-lettering, metrics.
+/// `false` when shutdown came first (its offset must not be stored).
+async fn handle_one<H, Fut>(
+    config: &ConsumerConfig,
+    handler: &H,
+    producer: &Producer,
+    delivery: &Delivery,
+    shutdown: &CancellationToken,
+) -> bool
+where
+    H: Fn(Delivery) -> Fut,
+    Fut: Future<Output = Result<(), HandlerError>>,
+{
+    let incoming_traceparent = delivery.header(HEADER_TRACEPARENT);
+    let mut ctx =
+        RequestContext::from_incoming(delivery.header(HEADER_REQUEST_ID), incoming_traceparent);
+    let span = tracing::info_span!(
+        "message",
+        topic = %delivery.topic,
+        partition = delivery.partition,
+        offset = delivery.offset,
+        request_id = %ctx.request_id,
+    );
+    ctx.link(&span, incoming_traceparent);
+    // The whole handling of one message (attempts, dead-lettering) runs inside its span and
+    // context; a span guard held across these awaits would attach to whatever else the thread
+    // ran meanwhile.
+    let handling = async {
+        let label = match attempt(config, handler, delivery, shutdown).await {
+            Outcome::Handled => "handled",
+            Outcome::Stopped => return false,
+            Outcome::DeadLetter { error, attempts } => {
+                if !dead_letter(producer, delivery, &error, attempts, shutdown).await {
+                    return false;
+                }
+                "dead_lettered"
+            }
+        };
+        metrics::counter!(
+            "kafka_messages_consumed_total",
+            "topic" => delivery.topic.clone(),
+            "outcome" => label,
+        )
+        .increment(1);
+        true
+    };
+    tracing::Instrument::instrument(ctx.scope(handling), span).await
 }
 
 async fn attempt<H, Fut>(

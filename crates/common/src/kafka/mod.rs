@@ -7,6 +7,10 @@ mod producer;
 pub mod topics;
 
 pub use consumer::{consume, run_consumer, ConsumerConfig, Delivery, HandlerError};
+
+/// Messages the saga's consumers (booking, inventory, payment, event's availability) handle
+/// at once ([`ConsumerConfig::with_concurrency`]); below each service's database pool (10).
+pub const SAGA_CONCURRENCY: usize = 8;
 pub use envelope::{Envelope, Message};
 pub use producer::{correlation_headers, Producer, HEADER_REQUEST_ID, HEADER_TRACEPARENT};
 

@@ -27,8 +27,10 @@ pub async fn consume(
     producer: Producer,
     shutdown: CancellationToken,
 ) {
+    // Bookings are independent: several at once, each booking's messages in order.
     let consumer = ConsumerConfig::new(&config.kafka_bootstrap, CONSUMER_GROUP, &CONSUMED)
-        .with_topic_prefix(&config.kafka_topic_prefix);
+        .with_topic_prefix(&config.kafka_topic_prefix)
+        .with_concurrency(ticketflow_common::kafka::SAGA_CONCURRENCY);
     let handler = move |delivery: Delivery| {
         let state = state.clone();
         async move { handle(&state, &delivery).await }

@@ -23,8 +23,10 @@ pub const GROUP: &str = "event-service";
 
 /// The runner's settings: `seats.availability` under the configured prefix (topics and group).
 pub fn consumer_config(config: &Config) -> ConsumerConfig {
+    // Reports of different events at once; one event's in order (and version-guarded).
     ConsumerConfig::new(&config.kafka_bootstrap, GROUP, &[SeatsAvailability::TOPIC])
         .with_topic_prefix(&config.kafka_topic_prefix)
+        .with_concurrency(ticketflow_common::kafka::SAGA_CONCURRENCY)
 }
 
 /// Consumes until `shutdown` fires (restarted with backoff if it cannot start). `producer`

@@ -27,8 +27,10 @@ pub type Relay = ticketflow_common::mongo::Relay<Store>;
 
 /// The runner's settings: [`CONSUMED`] and the group, under the configured prefix.
 pub fn consumer_config(config: &Config) -> ConsumerConfig {
+    // One charge per booking, several bookings at once.
     ConsumerConfig::new(&config.kafka_bootstrap, CONSUMER_GROUP, &CONSUMED)
         .with_topic_prefix(&config.kafka_topic_prefix)
+        .with_concurrency(ticketflow_common::kafka::SAGA_CONCURRENCY)
 }
 
 /// Consumes until `shutdown`. `producer` (carrying the same prefix) takes dead letters.
