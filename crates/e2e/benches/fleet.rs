@@ -475,6 +475,12 @@ async fn bench() -> anyhow::Result<()> {
     // Idle: every service ready, nothing asked of it yet.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = bench.rss_all()?;
+    // What the idle figure is made of: the processes' own memory, and the pages of their
+    // executables (file-backed, shared by replicas on one host, reclaimable).
+    let mut idle_anon = 0;
+    for name in SERVICES {
+        idle_anon += procfs::status_kib(bench.pid(name)?, "RssAnon").unwrap_or(0);
+    }
     let event_id = bench.catalogue(12, seats).await?;
     let email = format!("bench-{}@example.com", Uuid::new_v4().simple());
     bench
@@ -559,12 +565,17 @@ async fn bench() -> anyhow::Result<()> {
         mib(total_idle),
         mib(total_loaded)
     );
+    println!(
+        "  (of the idle total, anonymous memory, i.e. not the executables' pages: {:.1} MiB)",
+        mib(idle_anon)
+    );
 
     let report = &mut bench.report;
     report.insert("rss".to_owned(), Value::Object(rss));
     report.insert(
         "rss_total".to_owned(),
-        json!({"idle_mib": round(mib(total_idle), 1), "after_load_mib": round(mib(total_loaded), 1)}),
+        json!({"idle_mib": round(mib(total_idle), 1), "after_load_mib": round(mib(total_loaded), 1),
+               "idle_anon_mib": round(mib(idle_anon), 1)}),
     );
     report.insert("events_direct".to_owned(), direct);
     report.insert("events_gateway".to_owned(), through);

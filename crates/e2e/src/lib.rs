@@ -558,10 +558,16 @@ pub mod procfs {
 
     /// `VmRSS` of a process in KiB.
     pub fn rss_kib(pid: u32) -> Option<u64> {
+        status_kib(pid, "VmRSS")
+    }
+
+    /// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `RssAnon`: the heap and stacks,
+    /// `RssFile`: pages of the executable and libraries, shared with other processes).
+    pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
             .split_whitespace()
             .next()?
             .parse()
