@@ -97,7 +97,7 @@ prod-up: ## Start the production compose stack (docker-compose.yml; secrets from
 prod-down: ## Stop the production compose stack (volumes kept)
 	@bash $(OPS) prod-down
 
-bench: bench-inventory bench-saga ## Every benchmark: seat-lock throughput, then the saga end to end (needs the local stack)
+# `bench` is mk/bench.mk's (scripts/bench.sh: the fleet and the saga, docs/benchmarks.md).
 
 # --- Kubernetes (k8s/, applied in dependency order) -----------------------------------------
 k8s-namespace: ## kubectl apply the ticketflow namespace
